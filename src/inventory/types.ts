@@ -1,0 +1,80 @@
+/**
+ * The inventory model: what an image holds. Produced by indexing (per-layer analyzers, then a
+ * pure merge across layers) and consumed by SBOM writers and the matcher.
+ */
+
+/** Kinds of package sources. OS package managers now; language ecosystems join them later. */
+export type PackageType = 'deb' | 'apk' | 'rpm';
+
+/** The distribution an image is built on, from os-release or a fallback file. */
+export interface Distro {
+  /** os-release ID, lower case: `debian`, `ubuntu`, `alpine`, `rhel`, `rocky`, `sles`, ... */
+  id: string;
+  /** os-release VERSION_ID (`12`, `22.04`, `3.20.3`), or the fallback file's version. */
+  versionId?: string;
+  /** VERSION_CODENAME (`bookworm`) where given. */
+  codename?: string;
+  /** PRETTY_NAME or NAME. */
+  name?: string;
+  /** os-release ID_LIKE, split. */
+  idLike?: string[];
+  /** The file the distro was read from (path inside the image, no leading slash). */
+  path: string;
+}
+
+/** The source package a binary package was built from (Debian `Source:`, apk origin, source rpm). */
+export interface SourcePackage {
+  name: string;
+  /** Only when it differs from the binary package's version or is known explicitly. */
+  version?: string;
+}
+
+/** One installed package as an analyzer reads it from one file of one layer. */
+export interface AnalyzedPackage {
+  type: PackageType;
+  name: string;
+  /** The full version as the ecosystem writes it: deb `1:2.3-4`, apk `1.2.3-r0`, rpm `1:2.3-4.el9`. */
+  version: string;
+  /** rpm only: the parts of `version`. */
+  epoch?: number;
+  release?: string;
+  arch?: string;
+  source?: SourcePackage;
+  /** Licence expression or names, where the package database records one. */
+  licenses?: string[];
+  /** Extra facts worth keeping (rpm modularity label, dpkg status.d distroless, ...). */
+  properties?: Record<string, string>;
+}
+
+/** A package in a merged inventory: where it is recorded and which layer brought it. */
+export interface Package extends AnalyzedPackage {
+  /** The layer that introduced the package: its diff id (digest of the uncompressed layer). */
+  layer: string;
+  /** The package database that records it (path inside the image, no leading slash). */
+  path: string;
+  /** Package URL (https://github.com/package-url/purl-spec). */
+  purl: string;
+}
+
+export interface LayerInfo {
+  /** Digest of the layer blob as stored (compressed for registries and OCI layouts). */
+  digest: string;
+  /** Digest of the uncompressed layer tar (config `rootfs.diff_ids`). */
+  diffId: string;
+  size: number;
+  mediaType: string;
+}
+
+/** A problem with one file or layer that did not stop the scan. */
+export interface Warning {
+  layer?: string;
+  path?: string;
+  analyzer?: string;
+  message: string;
+}
+
+export interface Inventory {
+  distro?: Distro;
+  packages: Package[];
+  warnings: Warning[];
+}

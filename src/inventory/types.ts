@@ -1,3 +1,5 @@
+import type { Platform } from '../image/types.js';
+
 /**
  * The inventory model: what an image holds. Produced by indexing (per-layer analyzers, then a
  * pure merge across layers) and consumed by SBOM writers and the matcher.
@@ -77,4 +79,29 @@ export interface Inventory {
   distro?: Distro;
   packages: Package[];
   warnings: Warning[];
+}
+
+/** The image an inventory was taken from: one platform's manifest. */
+export interface ImageMetadata {
+  /** What was asked for, in transport syntax. */
+  reference: string;
+  /** Repository name (`127.0.0.1:5000/group/app`) or the local file's name. */
+  name: string;
+  tag?: string;
+  /** Digest of the platform's image manifest. */
+  manifestDigest: string;
+  /** Digest of the index the manifest was chosen from, when the reference named an index. */
+  indexDigest?: string;
+  configDigest: string;
+  platform: Platform;
+  /** Bottom layer first. */
+  layers: LayerInfo[];
+  /** Config `created` timestamp, when present. */
+  created?: string;
+}
+
+/** The result of indexing one platform of an image. */
+export interface ImageInventory {
+  image: ImageMetadata;
+  inventory: Inventory;
 }

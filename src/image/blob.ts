@@ -1,0 +1,33 @@
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { DigestVerifier } from './digest.js';
+import { ImageError, type Descriptor, type ImageSource } from './types.js';
+
+/**
+ * The blob's bytes, verified while they stream: the returned stream errors (and never ends
+ * cleanly) when the bytes do not match the descriptor's digest or size.
+ */
+export async function openVerifiedBlob(source: ImageSource, desc: Descriptor): Promise<Readable> {
+  const raw = await source.blob(desc);
+  const verifier = new DigestVerifier(desc.digest, desc.size, `blob ${desc.digest}`);
+  raw.on('error', (err) => verifier.destroy(err));
+  return raw.pipe(verifier);
+}
+
+/** A small blob (config) read whole, verified, and refused when larger than `max`. */
+export async function readBlob(
+  source: ImageSource,
+  desc: Descriptor,
+  max: number,
+  what: string,
+): Promise<Buffer> {
+  if (desc.size > max)
+    throw new ImageError(`${what} is ${desc.size} bytes, more than the ${max} allowed`);
+  const stream = await openVerifiedBlob(source, desc);
+  const chunks: Buffer[] = [];
+  await pipeline(stream, async function* (input: AsyncIterable<Buffer>) {
+    for await (const chunk of input) chunks.push(chunk);
+    yield* [];
+  });
+  return Buffer.concat(chunks);
+}

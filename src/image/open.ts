@@ -1,0 +1,14 @@
+import { openLocalSource } from './local.js';
+import { formatReference, parseReference } from './reference.js';
+import { openRegistrySource, type RegistryOptions } from './registry.js';
+import type { ImageSource } from './types.js';
+
+/** Open any image reference in transport syntax (see reference.ts). */
+export async function openSource(
+  reference: string,
+  registry: RegistryOptions = {},
+): Promise<ImageSource> {
+  const ref = parseReference(reference);
+  if (ref.transport === 'docker') return openRegistrySource(ref, registry);
+  return openLocalSource(ref, formatReference(ref));
+}

@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/**
+ * Writes OCI image layouts by hand, for images no real tool would produce (hostile or broken
+ * ones). Well-formed test images come from test/images/build.sh instead.
+ */
+
+export const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+export interface HandmadeImage {
+  tag: string;
+  /** Layer blobs as stored (compressed or not). */
+  layers: Buffer[];
+  /** Diff ids; by default the sha256 of each layer blob (right for uncompressed layers). */
+  diffIds?: string[];
+  /** Replace the manifest bytes entirely (e.g. not JSON). */
+  manifestBytes?: Buffer;
+  /** Change a blob after its digest was taken: index → new bytes. */
+  tamper?: Record<number, Buffer>;
+}
+
+async function writeBlob(root: string, bytes: Buffer, digest = sha256(bytes)): Promise<string> {
+  const dir = join(root, 'blobs', 'sha256');
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, digest.slice('sha256:'.length)), bytes);
+  return digest;
+}
+
+export async function writeOciLayout(root: string, images: HandmadeImage[]): Promise<void> {
+  await mkdir(root, { recursive: true });
+  await writeFile(join(root, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  const manifests = [];
+  for (const image of images) {
+    const layerDescs = [];
+    for (const [i, blob] of image.layers.entries()) {
+      const digest = sha256(blob);
+      await writeBlob(root, image.tamper?.[i] ?? blob, digest);
+      layerDescs.push({
+        mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+        digest,
+        size: blob.length,
+      });
+    }
+    const config = Buffer.from(
+      JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        rootfs: { type: 'layers', diff_ids: image.diffIds ?? image.layers.map(sha256) },
+      }),
+    );
+    const configDigest = await writeBlob(root, config);
+    const manifest =
+      image.manifestBytes ??
+      Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          config: {
+            mediaType: 'application/vnd.oci.image.config.v1+json',
+            digest: configDigest,
+            size: config.length,
+          },
+          layers: layerDescs,
+        }),
+      );
+    const manifestDigest = await writeBlob(root, manifest);
+    manifests.push({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: manifestDigest,
+      size: manifest.length,
+      annotations: { 'org.opencontainers.image.ref.name': image.tag },
+    });
+  }
+  await writeFile(join(root, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests }));
+}

@@ -115,9 +115,15 @@ class SizeLimit extends Transform {
   }
 }
 
+/**
+ * Output chunk size of the decompressors. zlib's default 16 KiB makes the tar parser handle
+ * eight times as many chunks; 128 KiB measured about 1.8x faster on a 50 MiB gzip layer.
+ */
+const CHUNK = 128 * 1024;
+
 function decompressorFor(head: Buffer): Transform | undefined {
-  if (startsWith(head, GZIP)) return createGunzip();
-  if (startsWith(head, ZSTD)) return createZstdDecompress();
+  if (startsWith(head, GZIP)) return createGunzip({ chunkSize: CHUNK });
+  if (startsWith(head, ZSTD)) return createZstdDecompress({ chunkSize: CHUNK });
   if (startsWith(head, XZ) || startsWith(head, BZIP2)) {
     throw new ImageError('layer uses an unsupported compression (xz or bzip2)');
   }

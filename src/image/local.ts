@@ -14,6 +14,9 @@ import { ImageError, type Descriptor, type ImageSource, type RawManifest } from 
  * offsets; nothing is extracted.
  */
 
+/** Layers are read in 1 MiB chunks: fewer, larger chunks through the verifier and decompressor. */
+const READ_CHUNK = 1024 * 1024;
+
 /** Read access to the files of a layout, whether a directory or a tar archive. */
 interface LayoutFiles {
   read(path: string, max: number): Promise<Buffer>;
@@ -35,7 +38,7 @@ function directoryFiles(root: string): LayoutFiles {
       const full = join(root, path);
       const st = await stat(full).catch(() => undefined);
       if (!st?.isFile()) throw new ImageError(`${path} not found in ${root}`);
-      return createReadStream(full);
+      return createReadStream(full, { highWaterMark: READ_CHUNK });
     },
     async size(path) {
       const st = await stat(join(root, path)).catch(() => undefined);

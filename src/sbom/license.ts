@@ -8,6 +8,7 @@
  * in their canonical case.
  */
 import { SPDX } from '@cyclonedx/cyclonedx-library';
+import parseSpdx from 'spdx-expression-parse';
 
 /** One licence entry, classified. */
 export type LicenseChoice =
@@ -22,90 +23,60 @@ interface Parsed {
   usesRefs: boolean;
 }
 
-const TOKEN = /\s*(\(|\)|[A-Za-z0-9.+:-]+)/y;
 const REF = /^(DocumentRef-[A-Za-z0-9.-]+:)?(LicenseRef|AdditionRef)-[A-Za-z0-9.-]+$/;
 
+/** Write a parsed expression back, with parentheses wherever the operator changes. */
+function render(node: parseSpdx.Info, parent?: 'and' | 'or'): string {
+  if ('conjunction' in node) {
+    const text = `${render(node.left, node.conjunction)} ${node.conjunction.toUpperCase()} ${render(node.right, node.conjunction)}`;
+    return parent && parent !== node.conjunction ? `(${text})` : text;
+  }
+  return `${node.license}${node.plus ? '+' : ''}${node.exception ? ` WITH ${node.exception}` : ''}`;
+}
+
+function usesRef(node: parseSpdx.Info): boolean {
+  return 'conjunction' in node ? usesRef(node.left) || usesRef(node.right) : REF.test(node.license);
+}
+
 /**
- * Parses an SPDX licence expression (SPDX 2.3, annex D): ids, `id+`, `LicenseRef-…`,
- * `DocumentRef-…:LicenseRef-…`, `WITH` exceptions, `AND`, `OR` and parentheses. Returns it
- * with canonical id case, or undefined when it is not one. Operators must be upper case, as
- * the specification says; lower-case `and`/`or` (rpm's habit) is not SPDX.
+ * Parses an SPDX licence expression (SPDX 2.3, annex D) with spdx-expression-parse, after putting
+ * licence ids in their canonical case (`mit` → `MIT`, as CycloneDX's id list has them). Returns the
+ * expression in canonical form, or undefined when it is not one. Lower-case `and`/`or` (rpm's habit)
+ * is not SPDX.
  */
 export function parseSpdxExpression(text: string): Parsed | undefined {
-  const tokens: string[] = [];
-  TOKEN.lastIndex = 0;
-  const input = text.trim();
-  while (TOKEN.lastIndex < input.length) {
-    const m = TOKEN.exec(input);
-    if (m === null) return undefined;
-    tokens.push(m[1] as string);
-  }
-  if (tokens.length === 0) return undefined;
-
-  let pos = 0;
-  let usesRefs = false;
-  const peek = (): string | undefined => tokens[pos];
-
-  const licenseRef = (token: string | undefined, exception: boolean): string | undefined => {
-    if (token === undefined) return undefined;
-    if (REF.test(token)) {
-      usesRefs = true;
-      return token;
-    }
-    const exact = SPDX.fixupSpdxId(token);
-    if (exact !== undefined) return exact;
-    if (!exception && token.endsWith('+')) {
-      const base = SPDX.fixupSpdxId(token.slice(0, -1));
-      if (base !== undefined) return `${base}+`;
-    }
+  const canonical = text
+    .trim()
+    .split(/(\s+|\(|\))/)
+    .map((token) =>
+      /^[A-Za-z0-9.-]+\+?$/.test(token) && !['AND', 'OR', 'WITH'].includes(token)
+        ? canonicalId(token)
+        : token,
+    )
+    .join('');
+  let tree: parseSpdx.Info;
+  try {
+    tree = parseSpdx(canonical);
+  } catch {
     return undefined;
-  };
-
-  // Grammar, lowest precedence first: or := and ("OR" and)*; and := with ("AND" with)*;
-  // with := atom ("WITH" exception)?; atom := licence | "(" or ")".
-  const parseAtom = (): string | undefined => {
-    const token = peek();
-    if (token === '(') {
-      pos++;
-      const inner = parseOr();
-      if (inner === undefined || peek() !== ')') return undefined;
-      pos++;
-      return `(${inner})`;
-    }
-    if (token === ')' || token === 'AND' || token === 'OR' || token === 'WITH') return undefined;
-    pos++;
-    return licenseRef(token, false);
-  };
-  const parseWith = (): string | undefined => {
-    const atom = parseAtom();
-    if (atom === undefined) return undefined;
-    if (peek() !== 'WITH') return atom;
-    pos++;
-    const exception = licenseRef(tokens[pos++], true);
-    return exception === undefined ? undefined : `${atom} WITH ${exception}`;
-  };
-  const parseBinary = (operator: 'AND' | 'OR', operand: () => string | undefined) => {
-    return (): string | undefined => {
-      const parts = [operand()];
-      while (peek() === operator) {
-        pos++;
-        parts.push(operand());
-      }
-      return parts.every((p) => p !== undefined) ? parts.join(` ${operator} `) : undefined;
-    };
-  };
-  const parseAnd = parseBinary('AND', parseWith);
-  const parseOr: () => string | undefined = parseBinary('OR', parseAnd);
-
-  const expression = parseOr();
-  if (expression === undefined || pos !== tokens.length) return undefined;
-  const only = tokens.length === 1 ? tokens[0] : undefined;
-  const simpleId = only !== undefined && !REF.test(only) ? SPDX.fixupSpdxId(only) : undefined;
+  }
+  const expression = render(tree);
+  // `GPL-2.0+` is an expression and also (deprecated) an id of the list: ids are written as ids
+  const simpleId =
+    'conjunction' in tree || tree.exception || REF.test(tree.license)
+      ? undefined
+      : SPDX.fixupSpdxId(expression);
   return {
     expression,
     ...(simpleId !== undefined ? { simpleId } : {}),
-    usesRefs,
+    usesRefs: usesRef(tree),
   };
+}
+
+function canonicalId(token: string): string {
+  const plus = token.endsWith('+');
+  const base = plus ? token.slice(0, -1) : token;
+  return `${SPDX.fixupSpdxId(base) ?? base}${plus ? '+' : ''}`;
 }
 
 function distinct(licenses: readonly string[] | undefined): string[] {

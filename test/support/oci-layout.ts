@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 
 /**
  * Writes OCI image layouts by hand, for images no real tool would produce (hostile or broken
@@ -13,12 +14,22 @@ export interface HandmadeImage {
   tag: string;
   /** Layer blobs as stored (compressed or not). */
   layers: Buffer[];
-  /** Diff ids; by default the sha256 of each layer blob (right for uncompressed layers). */
+  /** Diff ids; by default the digest of each layer's uncompressed content. */
   diffIds?: string[];
   /** Replace the manifest bytes entirely (e.g. not JSON). */
   manifestBytes?: Buffer;
   /** Change a blob after its digest was taken: index → new bytes. */
   tamper?: Record<number, Buffer>;
+}
+
+/** The digest of the uncompressed layer, as a config's diff_ids lists it. */
+function diffIdOf(blob: Buffer): string {
+  if (blob[0] !== 0x1f || blob[1] !== 0x8b) return sha256(blob);
+  try {
+    return sha256(gunzipSync(blob));
+  } catch {
+    return sha256(blob); // a deliberately broken layer: any diff id will do
+  }
 }
 
 async function writeBlob(root: string, bytes: Buffer, digest = sha256(bytes)): Promise<string> {
@@ -47,7 +58,7 @@ export async function writeOciLayout(root: string, images: HandmadeImage[]): Pro
       JSON.stringify({
         architecture: 'amd64',
         os: 'linux',
-        rootfs: { type: 'layers', diff_ids: image.diffIds ?? image.layers.map(sha256) },
+        rootfs: { type: 'layers', diff_ids: image.diffIds ?? image.layers.map(diffIdOf) },
       }),
     );
     const configDigest = await writeBlob(root, config);

@@ -18,7 +18,7 @@ function byteSize(value: string): number {
 }
 
 interface ImageOptions {
-  platform: string;
+  platform?: string;
   username?: string;
   password?: string;
   dockerConfig?: string;
@@ -35,8 +35,7 @@ function imageOptions(cmd: Command): Command {
   return cmd
     .option(
       '--platform <os/arch[/variant]|all>',
-      'platform to scan in a multi-platform image',
-      'linux/amd64',
+      'platform to scan in a multi-platform image (default linux/amd64); a single-platform image must match it when given',
     )
     .option('--username <user>', 'registry user name')
     .option('--password <password>', 'registry password (or set REGSCAN_PASSWORD)')
@@ -61,7 +60,7 @@ async function inventoryFor(image: string, opts: ImageOptions) {
   const progress = opts.quiet ? undefined : progressReporter(process.stderr);
   try {
     return await inventoryImage(image, {
-      platform: parsePlatform(opts.platform),
+      platform: opts.platform ? parsePlatform(opts.platform) : undefined,
       registry: {
         username: opts.username,
         password: opts.password ?? process.env.REGSCAN_PASSWORD,
@@ -70,7 +69,7 @@ async function inventoryFor(image: string, opts: ImageOptions) {
       },
       cache: opts.cache ? new FileLayerCache(opts.cacheDir) : noCache,
       limits: { maxLayerBytes: opts.maxLayerSize, maxFileBytes: opts.maxFileSize },
-      onEvent: progress?.onEvent,
+      onEvent: progress ? (e) => progress.onEvent(e) : undefined,
     });
   } finally {
     progress?.stop();

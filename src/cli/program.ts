@@ -6,6 +6,7 @@ import { DEFAULT_LIMITS } from '../image/layer.js';
 import { defaultCacheDir, FileLayerCache, noCache } from '../inventory/cache.js';
 import { inventoryImage } from '../inventory/inventory-image.js';
 import { renderSbom, type SbomFormat } from '../sbom/index.js';
+import { dbCommand } from './db.js';
 import { progressReporter } from './progress.js';
 import { VERSION } from '../version.js';
 
@@ -104,6 +105,8 @@ export function program(): Command {
     const images = await inventoryFor(image, opts);
     await output(renderSbom(opts.format, images, { toolVersion: VERSION }), opts.output);
   });
+
+  root.addCommand(dbCommand());
 
   return root;
 }

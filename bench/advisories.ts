@@ -1,0 +1,125 @@
+/**
+ * The advisory store's speed on the whole shared data set: an import of every OSV record and every
+ * native feed there is a converter for, into a fresh SQLite file, then the matcher's look-ups for
+ * 500 packages. Run alone: `tsx bench/advisories.ts [DATA_DIR]`; `npm run bench` calls
+ * benchAdvisories().
+ *
+ * What of DATA_DIR/advisories is read: `osv/` (every folder, one directory source), and as native
+ * feeds `native/alpine-secdb-json/` and `native/fixture-samples/debian-tracker-json/`. The YAML
+ * secdb, the DSA/DLA lists, nodejs-security-wg and rubysec have no converter yet.
+ */
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { OsvDirectorySource, sourcesFor, type AdvisorySource } from '../src/advisories/sources.js';
+import { AdvisoryStore } from '../src/advisories/store.js';
+
+export interface AdvisoryBench {
+  /** Valid records read (duplicates within a source included). */
+  records: number;
+  /** Advisories in the store afterwards. */
+  advisories: number;
+  invalid: number;
+  /** Import time, all sources, including reading, validating and converting. */
+  ms: number;
+  recordsPerSecond: number;
+  /** Size of the database file afterwards. */
+  dbBytes: number;
+  /** A second import of the same sources (everything unchanged). */
+  reimportMs: number;
+  /** `forPackage` for 500 (ecosystem, name) pairs, cold (fresh store object) and warm. */
+  lookups: { names: number; coldMs: number; warmMs: number; found: number };
+}
+
+export const SHARED_DATA = '/work/shared/data';
+
+export async function benchAdvisories(dataDir = SHARED_DATA): Promise<AdvisoryBench> {
+  const root = join(dataDir, 'advisories');
+  const feeds = [
+    join(root, 'native/alpine-secdb-json'),
+    join(root, 'native/fixture-samples/debian-tracker-json'),
+  ].filter((p) => existsSync(p));
+  const makeSources = async (): Promise<AdvisorySource[]> => [
+    new OsvDirectorySource(join(root, 'osv')),
+    ...(await sourcesFor(feeds)),
+  ];
+
+  const dir = mkdtempSync(join(tmpdir(), 'regscan-bench-advisories-'));
+  const file = join(dir, 'advisories.db');
+  try {
+    let store = new AdvisoryStore(file);
+    let records = 0;
+    let invalid = 0;
+    const started = performance.now();
+    for (const source of await makeSources()) {
+      const r = await store.update(source);
+      records += r.added + r.changed + r.withdrawn + r.unchanged + r.older + r.duplicates;
+      invalid += r.invalid;
+    }
+    const ms = performance.now() - started;
+
+    const reimportStarted = performance.now();
+    for (const source of await makeSources()) await store.update(source);
+    const reimportMs = performance.now() - reimportStarted;
+    const advisories = store.status().advisories;
+    store.close();
+
+    // The look-ups the matcher makes for an image of 500 packages: names that have advisories,
+    // spread over the ecosystems, and a few that have none.
+    store = new AdvisoryStore(file, { readonly: true });
+    const names = lookupNames(store, 500);
+    let found = 0;
+    const coldStarted = performance.now();
+    for (const [ecosystem, name] of names) found += store.forPackage(ecosystem, name).length;
+    const coldMs = performance.now() - coldStarted;
+    const warmStarted = performance.now();
+    for (const [ecosystem, name] of names) store.forPackage(ecosystem, name);
+    const warmMs = performance.now() - warmStarted;
+    store.close();
+
+    return {
+      records,
+      advisories,
+      invalid,
+      ms: Math.round(ms),
+      recordsPerSecond: Math.round(records / (ms / 1000)),
+      dbBytes: statSync(file).size,
+      reimportMs: Math.round(reimportMs),
+      lookups: {
+        names: names.length,
+        coldMs: round(coldMs),
+        warmMs: round(warmMs),
+        found,
+      },
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+
+/**
+ * `count` (ecosystem, name) pairs, as an inventory of that many packages would ask: names that have
+ * advisories, taken round-robin over the ecosystems, and 20 that have none.
+ */
+function lookupNames(store: AdvisoryStore, count: number): [string, string][] {
+  const lists = store
+    .status()
+    .ecosystems.map(({ ecosystem }) => ({ ecosystem, names: store.packageNames(ecosystem) }));
+  const out: [string, string][] = [];
+  const wanted = count - 20;
+  for (let i = 0; out.length < wanted && lists.some((l) => l.names.length > i); i++) {
+    for (const { ecosystem, names } of lists) {
+      const name = names[i];
+      if (name !== undefined && out.length < wanted) out.push([ecosystem, name]);
+    }
+  }
+  for (let i = 0; out.length < count; i++) out.push(['npm', `no-advisory-package-${i}`]);
+  return out;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  console.log(JSON.stringify(await benchAdvisories(process.argv[2]), null, 2));
+}

@@ -34,3 +34,16 @@ export { FileLayerCache, MemoryLayerCache, noCache, type LayerCache } from './in
 export { mergeLayers } from './inventory/merge.js';
 export { purlFor } from './inventory/purl.js';
 export { renderSbom, toCycloneDX, toSPDX, SBOM_FORMATS, type SbomFormat } from './sbom/index.js';
+export {
+  compareVersions,
+  schemeFor,
+  SCHEMES,
+  InvalidVersionError,
+  type VersionScheme,
+} from './versions/index.js';
+export { type Advisory, type AdvisoryIndex, MemoryAdvisoryIndex } from './advisories/osv.js';
+export { parseAdvisory } from './advisories/schema.js';
+export { AdvisoryStore } from './advisories/store.js';
+export { affects, evaluate, matchInventory, type MatchResult } from './match/index.js';
+export type { Finding, FixState, SeverityLevel } from './match/types.js';
+export { fromCycloneDX } from './sbom/read-cyclonedx.js';

@@ -1,11 +1,24 @@
-import { writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parsePlatform } from '../image/resolve.js';
 import { DEFAULT_LIMITS } from '../image/layer.js';
 import { defaultCacheDir, FileLayerCache, noCache } from '../inventory/cache.js';
 import { inventoryImage } from '../inventory/inventory-image.js';
+import { AdvisoryStore, defaultAdvisoryDbPath } from '../advisories/store.js';
+import { matchInventory } from '../match/match.js';
+import type { SeverityLevel } from '../match/types.js';
+import {
+  filterFindings,
+  renderReport,
+  REPORT_FORMATS,
+  type ReportFormat,
+  type ScanReport,
+} from '../report/index.js';
+import { SEVERITY_LEVELS } from '../report/common.js';
 import { renderSbom, type SbomFormat } from '../sbom/index.js';
+import { fromCycloneDX } from '../sbom/read-cyclonedx.js';
 import { dbCommand } from './db.js';
 import { progressReporter } from './progress.js';
 import { VERSION } from '../version.js';
@@ -57,6 +70,36 @@ function imageOptions(cmd: Command): Command {
     .option('-q, --quiet', 'no progress output');
 }
 
+interface ScanOptions extends ImageOptions {
+  sbom?: string;
+  format: ReportFormat;
+  severity?: SeverityLevel[];
+  ignoreUnfixed?: boolean;
+  exitCode: number;
+  output?: string;
+  db: string;
+}
+
+function severityList(value: string): SeverityLevel[] {
+  const list = value
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
+  const bad = list.filter((s) => !(SEVERITY_LEVELS as readonly string[]).includes(s));
+  if (bad.length > 0)
+    throw new InvalidArgumentError(
+      `unknown severity ${bad.join(', ')} (use ${SEVERITY_LEVELS.join(', ')})`,
+    );
+  return list as SeverityLevel[];
+}
+
+function exitCode(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 255)
+    throw new InvalidArgumentError('expected an exit code 0-255');
+  return n;
+}
+
 async function inventoryFor(image: string, opts: ImageOptions) {
   const progress = opts.quiet ? undefined : progressReporter(process.stderr);
   try {
@@ -104,6 +147,74 @@ export function program(): Command {
   ).action(async (image: string, opts: ImageOptions & { format: SbomFormat; output?: string }) => {
     const images = await inventoryFor(image, opts);
     await output(renderSbom(opts.format, images, { toolVersion: VERSION }), opts.output);
+  });
+
+  imageOptions(
+    root
+      .command('scan')
+      .description(
+        'scan an image, or a CycloneDX SBOM of one, for known vulnerabilities in the advisory database',
+      )
+      .argument('[image]', 'image reference (as for sbom); omit with --sbom')
+      .option('--sbom <file>', 'match a CycloneDX SBOM instead of reading an image')
+      .addOption(
+        new Option('-f, --format <format>', 'output format')
+          .choices([...REPORT_FORMATS])
+          .default('table'),
+      )
+      .option(
+        '--severity <list>',
+        `report only these severities, comma-separated (${SEVERITY_LEVELS.join(', ')})`,
+        severityList,
+      )
+      .option('--ignore-unfixed', 'report only vulnerabilities with a fixed version')
+      .addOption(
+        new Option('--exit-code <n>', 'exit with this code when vulnerabilities are reported')
+          .argParser(exitCode)
+          .default(0),
+      )
+      .option('-o, --output <file>', 'write to a file instead of standard output')
+      .option(
+        '--db <file>',
+        'advisory database (fill it with regscan db update)',
+        defaultAdvisoryDbPath(),
+      ),
+  ).action(async (image: string | undefined, opts: ScanOptions) => {
+    if (!image === !opts.sbom) throw new Error('give either an IMAGE or --sbom FILE');
+    const images = opts.sbom
+      ? fromCycloneDX(JSON.parse(await readFile(opts.sbom, 'utf8')) as unknown)
+      : await inventoryFor(image!, opts);
+    if (!existsSync(opts.db)) {
+      throw new Error(
+        `the advisory database ${opts.db} does not exist: run "regscan db update" first`,
+      );
+    }
+    const store = new AdvisoryStore(opts.db, { readonly: true });
+    let reports: ScanReport[];
+    try {
+      if (store.status().advisories === 0) {
+        process.stderr.write(
+          `regscan: warning: the advisory database ${opts.db} is empty; run "regscan db update" first\n`,
+        );
+      }
+      reports = images.map((inv) => {
+        const { findings, warnings } = matchInventory(inv.inventory, store);
+        if (!opts.quiet) for (const w of warnings) process.stderr.write(`regscan: warning: ${w}\n`);
+        return {
+          image: inv,
+          findings: filterFindings(findings, {
+            severities: opts.severity,
+            ignoreUnfixed: opts.ignoreUnfixed,
+          }),
+        };
+      });
+    } finally {
+      store.close();
+    }
+    const color = opts.format === 'table' && !opts.output && process.stdout.isTTY === true;
+    await output(renderReport(opts.format, reports, { toolVersion: VERSION, color }), opts.output);
+    if (opts.exitCode !== 0 && reports.some((r) => r.findings.length > 0))
+      process.exitCode = opts.exitCode;
   });
 
   root.addCommand(dbCommand());

@@ -25,7 +25,7 @@ const installed = new Map<string, string>(); // source package → source versio
 const record = (
   id: string,
   source: string,
-  events: Record<string, string>[],
+  events: OsvEvent[],
   extra: Partial<Advisory> = {},
 ): Advisory => ({
   schema_version: '1.6.0',

@@ -47,3 +47,10 @@ export { AdvisoryStore } from './advisories/store.js';
 export { affects, evaluate, matchInventory, type MatchResult } from './match/index.js';
 export type { Finding, FixState, SeverityLevel } from './match/types.js';
 export { fromCycloneDX } from './sbom/read-cyclonedx.js';
+export {
+  renderReport,
+  filterFindings,
+  REPORT_FORMATS,
+  type ReportFormat,
+  type ScanReport,
+} from './report/index.js';

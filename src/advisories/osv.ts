@@ -5,7 +5,8 @@
  * this shape. Its text (summary, details) stays untrusted: never rendered as HTML unescaped.
  */
 export type OsvEventKind = 'introduced' | 'fixed' | 'last_affected' | 'limit';
-export type OsvEvent = { introduced: string } | { fixed: string } | { last_affected: string } | { limit: string };
+export type OsvEvent =
+  { introduced: string } | { fixed: string } | { last_affected: string } | { limit: string };
 
 export interface OsvRange {
   type: 'ECOSYSTEM' | 'SEMVER' | 'GIT';

@@ -58,7 +58,30 @@ export function toCycloneDXString(
   images: readonly ImageInventory[],
   options: CycloneDXOptions = {},
 ): string {
-  const bom = buildBom(images, options);
+  return serializeCycloneDXBom(buildCycloneDXBom(images, options).bom);
+}
+
+/**
+ * The SBOM as library models, for writers that add to it before serializing (the vulnerability
+ * report in src/report adds `vulnerabilities` whose `affects` point at package components).
+ */
+export interface CycloneDXBom {
+  bom: Models.Bom;
+  /** Per image (same order as the input): each inventory package's component. */
+  packageComponents: ReadonlyMap<Package, Models.Component>[];
+}
+
+export function buildCycloneDXBom(
+  images: readonly ImageInventory[],
+  options: CycloneDXOptions = {},
+): CycloneDXBom {
+  const packageComponents = images.map(() => new Map<Package, Models.Component>());
+  const bom = buildBom(images, options, packageComponents);
+  return { bom, packageComponents };
+}
+
+/** A BOM model as CycloneDX 1.6 JSON (two-space indent). */
+export function serializeCycloneDXBom(bom: Models.Bom): string {
   const serializer = new Serialize.JsonSerializer(
     new Serialize.JSON.Normalize.Factory(Spec.Spec1dot6),
   );
@@ -67,7 +90,11 @@ export function toCycloneDXString(
   return serializer.serialize(bom, { sortLists: false, space: 2 });
 }
 
-function buildBom(images: readonly ImageInventory[], options: CycloneDXOptions): Models.Bom {
+function buildBom(
+  images: readonly ImageInventory[],
+  options: CycloneDXOptions,
+  packageComponents: Map<Package, Models.Component>[],
+): Models.Bom {
   const first = images[0];
   if (first === undefined) throw new RangeError('toCycloneDX: no image to describe');
   const serialNumber = options.serialNumber ?? `urn:uuid:${randomUUID()}`;
@@ -94,15 +121,15 @@ function buildBom(images: readonly ImageInventory[], options: CycloneDXOptions):
     const plan = plans[0] as ImagePlan;
     const image = imageComponent(plan);
     bom.metadata.component = image;
-    for (const c of contentComponents(plan, image)) bom.components.add(c);
+    for (const c of contentComponents(plan, image, packageComponents[0])) bom.components.add(c);
     return bom;
   }
 
   const index = indexComponent(images);
   bom.metadata.component = index;
-  for (const plan of plans) {
+  for (const [i, plan] of plans.entries()) {
     const image = imageComponent(plan);
-    for (const c of contentComponents(plan, image)) image.components.add(c);
+    for (const c of contentComponents(plan, image, packageComponents[i])) image.components.add(c);
     index.dependencies.add(image.bomRef);
     bom.components.add(image);
   }
@@ -249,8 +276,16 @@ function indexComponent(images: readonly ImageInventory[]): Models.Component {
 }
 
 /** The operating system and package components of one image, wired into `image`'s graph. */
-function contentComponents(plan: ImagePlan, image: Models.Component): Models.Component[] {
-  const packages = plan.packages.map((p) => packageComponent(p.pkg, p.purl, p.ref));
+function contentComponents(
+  plan: ImagePlan,
+  image: Models.Component,
+  byPackage?: Map<Package, Models.Component>,
+): Models.Component[] {
+  const packages = plan.packages.map((p) => {
+    const component = packageComponent(p.pkg, p.purl, p.ref);
+    byPackage?.set(p.pkg, component);
+    return component;
+  });
   let os: Models.Component | undefined;
   if (plan.distro !== undefined && plan.osRef !== undefined) {
     os = osComponent(plan.distro, plan.osRef);

@@ -1,0 +1,8 @@
+import type { ImageInventory } from '../inventory/types.js';
+import type { Finding } from '../match/types.js';
+
+/** What one scan of one image (one platform) produced: its inventory and the matcher's findings. */
+export interface ScanReport {
+  image: ImageInventory;
+  findings: Finding[];
+}

@@ -19,7 +19,7 @@ import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { defaultCacheDir } from '../inventory/cache.js';
 import { normalizePackageName, type Advisory, type AdvisoryIndex } from './osv.js';
-import { canonicalTimestamp } from './schema.js';
+import { canonicalTimestamp } from './timestamp.js';
 import type {
   AdvisorySource,
   ProgressUnit,

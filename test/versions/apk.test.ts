@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { apkScheme, apkToolsCompare } from '../../src/versions/apk.js';
 import { InvalidVersionError } from '../../src/versions/types.js';
+import { vectors, versionAsserts } from '../support/versions.js';
 
 interface CompareLine {
   a: string;
@@ -22,29 +22,7 @@ interface FuzzyLine {
   src: string;
 }
 
-/** A vector file's lines, each named `file:line` so a failure points at it. */
-function vectors<T>(file: string): [string, T][] {
-  const text = readFileSync(new URL(`../fixtures/vectors/${file}`, import.meta.url), 'utf8');
-  return text
-    .split('\n')
-    .map((line, i) => [`${file}:${i + 1}`, line] as const)
-    .filter(([, line]) => line.trim() !== '')
-    .map(([name, line]) => [name, JSON.parse(line) as T]);
-}
-
-const compare = (a: string, b: string): -1 | 0 | 1 => apkScheme.compare(a, b);
-const isValid = (v: string): boolean => apkScheme.isValid(v);
-
-function expectInvalid(v: string): void {
-  expect(isValid(v)).toBe(false);
-  expect(() => compare(v, '1.0')).toThrow(InvalidVersionError);
-  expect(() => compare('1.0', v)).toThrow(InvalidVersionError);
-  try {
-    compare('1.0', v);
-  } catch (err) {
-    expect(err).toMatchObject({ scheme: 'apk', version: v });
-  }
-}
+const { compare, isValid, expectInvalid } = versionAsserts(apkScheme, '1.0');
 
 describe('apk: apk-tools test vectors', () => {
   const lines = vectors<CompareLine>('apk.jsonl');

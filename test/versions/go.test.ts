@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { goCanonical, goScheme } from '../../src/versions/go.js';
 import { InvalidVersionError } from '../../src/versions/types.js';
+import { vectors, versionAsserts } from '../support/versions.js';
 
 interface CompareLine {
   a: string;
@@ -16,39 +16,12 @@ interface CanonicalLine {
   src: string;
 }
 
-/** A vector file's lines, each named `file:line` so a failure points at it. */
-function vectors<T>(file: string): [string, T][] {
-  const text = readFileSync(new URL(`../fixtures/vectors/${file}`, import.meta.url), 'utf8');
-  return text
-    .split('\n')
-    .map((line, i) => [`${file}:${i + 1}`, line] as const)
-    .filter(([, line]) => line.trim() !== '')
-    .map(([name, line]) => [name, JSON.parse(line) as T]);
-}
-
-const compare = (a: string, b: string): -1 | 0 | 1 => goScheme.compare(a, b);
-const isValid = (v: string): boolean => goScheme.isValid(v);
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('did not throw');
-}
+const scheme = versionAsserts(goScheme, 'v1.0.0');
+const { compare, isValid, expectOrder } = scheme;
 
 function expectInvalid(v: string): void {
-  expect(isValid(v)).toBe(false);
+  scheme.expectInvalid(v);
   expect(goCanonical(v)).toBeUndefined();
-  expect(() => compare(v, 'v1.0.0')).toThrow(InvalidVersionError);
-  expect(() => compare('v1.0.0', v)).toThrow(InvalidVersionError);
-  expect(thrown(() => compare(v, 'v1.0.0'))).toMatchObject({ scheme: 'go', version: v });
-}
-
-function expectOrder(a: string, b: string, cmp: -1 | 0 | 1): void {
-  expect(compare(a, b)).toBe(cmp);
-  expect(compare(b, a)).toBe(-cmp || 0);
 }
 
 const withoutV = (v: string): string => v.replace(/^v/, '');

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { mavenItems, mavenScheme } from '../../src/versions/maven.js';
-import { InvalidVersionError } from '../../src/versions/types.js';
+import { vectors, versionAsserts } from '../support/versions.js';
 
 interface CompareLine {
   a: string;
@@ -16,51 +15,10 @@ interface SortedLine {
   src: string;
 }
 
-/** A vector file's lines, each named `file:line` so a failure points at it. */
-function vectors<T>(file: string): [string, T][] {
-  const text = readFileSync(new URL(`../fixtures/vectors/${file}`, import.meta.url), 'utf8');
-  return text
-    .split('\n')
-    .map((line, i) => [`${file}:${i + 1}`, line] as const)
-    .filter(([, line]) => line.trim() !== '')
-    .map(([name, line]) => [name, JSON.parse(line) as T]);
-}
-
-const compare = (a: string, b: string): -1 | 0 | 1 => mavenScheme.compare(a, b);
-const isValid = (v: string): boolean => mavenScheme.isValid(v);
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('did not throw');
-}
-
-function expectInvalid(v: string): void {
-  expect(isValid(v)).toBe(false);
-  expect(() => compare(v, '1.0')).toThrow(InvalidVersionError);
-  expect(() => compare('1.0', v)).toThrow(InvalidVersionError);
-  expect(thrown(() => compare(v, '1.0'))).toMatchObject({ scheme: 'maven', version: v });
-}
-
-function expectOrder(a: string, b: string, cmp: -1 | 0 | 1): void {
-  expect(compare(a, b)).toBe(cmp);
-  expect(compare(b, a)).toBe(-cmp || 0);
-}
-
-/** Neighbouring groups ascend, versions within a group are equal, and sorting reproduces it. */
-function expectSorted(groups: string[][]): void {
-  for (const group of groups) for (const v of group) expectOrder(group[0] as string, v, 0);
-  for (let i = 1; i < groups.length; i++) {
-    expectOrder((groups[i - 1] as string[])[0] as string, (groups[i] as string[])[0] as string, -1);
-  }
-  const flat = groups.flat();
-  const rank = new Map(groups.flatMap((g, i) => g.map((v) => [v, i] as const)));
-  const sorted = [...flat].reverse().sort(compare);
-  expect(sorted.map((v) => rank.get(v))).toEqual(flat.map((v) => rank.get(v)));
-}
+const { compare, isValid, expectInvalid, expectOrder, expectSorted } = versionAsserts(
+  mavenScheme,
+  '1.0',
+);
 
 describe('maven: ComparableVersionTest vectors', () => {
   const lines = vectors<CompareLine>('maven.jsonl');

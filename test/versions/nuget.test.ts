@@ -1,34 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { nugetScheme } from '../../src/versions/nuget.js';
-import { InvalidVersionError } from '../../src/versions/types.js';
+import { versionAsserts } from '../support/versions.js';
 
 // No upstream vectors here: the cases come from NuGet's documentation ("Package versioning":
 // pre-release sort order, normalized version numbers, SemVer 2.0.0 build metadata) and the
 // rules of NuGet.Versioning that page describes.
 
-const compare = (a: string, b: string): -1 | 0 | 1 => nugetScheme.compare(a, b);
-const isValid = (v: string): boolean => nugetScheme.isValid(v);
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('did not throw');
-}
-
-function expectInvalid(v: string): void {
-  expect(isValid(v)).toBe(false);
-  expect(() => compare(v, '1.0.0')).toThrow(InvalidVersionError);
-  expect(() => compare('1.0.0', v)).toThrow(InvalidVersionError);
-  expect(thrown(() => compare(v, '1.0.0'))).toMatchObject({ scheme: 'nuget', version: v });
-}
-
-function expectOrder(a: string, b: string, cmp: -1 | 0 | 1): void {
-  expect(compare(a, b)).toBe(cmp);
-  expect(compare(b, a)).toBe(-cmp || 0);
-}
+const { compare, isValid, expectInvalid, expectOrder } = versionAsserts(nugetScheme, '1.0.0');
 
 describe('nuget: documented pre-release order', () => {
   // "Package versioning", highest first in the documentation, ascending here

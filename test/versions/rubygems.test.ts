@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { rubygemsScheme } from '../../src/versions/rubygems.js';
-import { InvalidVersionError } from '../../src/versions/types.js';
+import { vectors, versionAsserts } from '../support/versions.js';
 
 type VersionLine =
   | { a: string; b: string; cmp: -1 | 0 | 1; src: string }
@@ -19,41 +18,9 @@ interface RequirementLine {
   src: string;
 }
 
-/** A vector file's lines, each named `file:line` so a failure points at it. */
-function vectors<T>(file: string): [string, T][] {
-  const text = readFileSync(new URL(`../fixtures/vectors/${file}`, import.meta.url), 'utf8');
-  return text
-    .split('\n')
-    .map((line, i) => [`${file}:${i + 1}`, line] as const)
-    .filter(([, line]) => line.trim() !== '')
-    .map(([name, line]) => [name, JSON.parse(line) as T]);
-}
-
-const compare = (a: string, b: string): -1 | 0 | 1 => rubygemsScheme.compare(a, b);
-const isValid = (v: string): boolean => rubygemsScheme.isValid(v);
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('did not throw');
-}
-
-function expectInvalid(v: string): void {
-  expect(isValid(v)).toBe(false);
-  expect(() => compare(v, '1.0')).toThrow(InvalidVersionError);
-  expect(() => compare('1.0', v)).toThrow(InvalidVersionError);
-  expect(thrown(() => compare(v, '1.0'))).toMatchObject({ scheme: 'rubygems', version: v });
-}
-
-function expectOrder(a: string, b: string, cmp: -1 | 0 | 1): void {
-  expect(compare(a, b)).toBe(cmp);
-  expect(compare(b, a)).toBe(-cmp || 0);
-}
-
 /** `Gem::Version#release`: the segments before the first letter segment (`1.2.b.3` → `1.2`). */
+const { compare, expectInvalid, expectOrder } = versionAsserts(rubygemsScheme, '1.0');
+
 function releaseOf(v: string): string {
   const segments =
     v

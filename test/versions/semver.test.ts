@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { semverScheme } from '../../src/versions/semver.js';
-import { InvalidVersionError } from '../../src/versions/types.js';
+import { vectors, versionAsserts } from '../support/versions.js';
 
 interface CompareLine {
   a: string;
@@ -17,39 +16,7 @@ interface ValidityLine {
   src: string;
 }
 
-/** A vector file's lines, each named `file:line` so a failure points at it. */
-function vectors<T>(file: string): [string, T][] {
-  const text = readFileSync(new URL(`../fixtures/vectors/${file}`, import.meta.url), 'utf8');
-  return text
-    .split('\n')
-    .map((line, i) => [`${file}:${i + 1}`, line] as const)
-    .filter(([, line]) => line.trim() !== '')
-    .map(([name, line]) => [name, JSON.parse(line) as T]);
-}
-
-const compare = (a: string, b: string): -1 | 0 | 1 => semverScheme.compare(a, b);
-const isValid = (v: string): boolean => semverScheme.isValid(v);
-
-function expectInvalid(v: string): void {
-  expect(isValid(v)).toBe(false);
-  expect(() => compare(v, '1.0.0')).toThrow(InvalidVersionError);
-  expect(() => compare('1.0.0', v)).toThrow(InvalidVersionError);
-  expect(thrown(() => compare(v, '1.0.0'))).toMatchObject({ scheme: 'semver', version: v });
-}
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('did not throw');
-}
-
-function expectOrder(a: string, b: string, cmp: -1 | 0 | 1): void {
-  expect(compare(a, b)).toBe(cmp);
-  expect(compare(b, a)).toBe(-cmp || 0);
-}
+const { isValid, expectInvalid, expectOrder } = versionAsserts(semverScheme, '1.0.0');
 
 describe('semver: node-semver comparison vectors', () => {
   const lines = vectors<CompareLine>('npm-semver.jsonl');

@@ -45,30 +45,9 @@ export type {
 export { OsvZipSource, osvItemsFromZip, zipEntries } from './sources/zip.js';
 export type { ZipEntry } from './sources/zip.js';
 
-/**
- * The OSV bucket ecosystems updated when none are named: the distributions and language
- * ecosystems whose packages regscan finds in images.
- */
-export const DEFAULT_ECOSYSTEMS: readonly string[] = [
-  'Debian',
-  'Ubuntu',
-  'Alpine',
-  'Wolfi',
-  'Chainguard',
-  'Red Hat',
-  'AlmaLinux',
-  'Rocky Linux',
-  'SUSE',
-  'openSUSE',
-  'npm',
-  'PyPI',
-  'Go',
-  'Maven',
-  'RubyGems',
-  'crates.io',
-  'NuGet',
-  'Packagist',
-];
+import { DEFAULT_ECOSYSTEMS } from './defaults.js';
+
+export { DEFAULT_ECOSYSTEMS };
 
 export interface SourceSpecOptions {
   /** Bucket ecosystems to update, for a bucket base URL. Default DEFAULT_ECOSYSTEMS. */

@@ -5,13 +5,8 @@
 import { existsSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
-import {
-  AdvisoryHttp,
-  DEFAULT_ECOSYSTEMS,
-  OSV_BUCKET_URL,
-  sourcesFor,
-  type FeedFormat,
-} from '../advisories/sources.js';
+import { DEFAULT_ECOSYSTEMS, OSV_BUCKET_URL } from '../advisories/defaults.js';
+import type { FeedFormat } from '../advisories/sources.js';
 import {
   AdvisoryStore,
   defaultAdvisoryDbPath,
@@ -112,6 +107,8 @@ export function dbCommand(): Command {
 
 /** Updates from every source; returns whether any source failed. */
 async function update(opts: UpdateOptions): Promise<boolean> {
+  // the sources (HTTP client, zip reader, schema validator) load only when an update runs
+  const { AdvisoryHttp, sourcesFor } = await import('../advisories/sources.js');
   const http = new AdvisoryHttp({
     insecure: opts.insecure ?? false,
     onRetry: (url, attempt, reason) => {

@@ -5,20 +5,11 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { parsePlatform } from '../image/resolve.js';
 import { DEFAULT_LIMITS } from '../image/layer.js';
 import { defaultCacheDir, FileLayerCache, noCache } from '../inventory/cache.js';
-import { inventoryImage } from '../inventory/inventory-image.js';
-import { AdvisoryStore, defaultAdvisoryDbPath } from '../advisories/store.js';
-import { matchInventory } from '../match/match.js';
+import { defaultAdvisoryDbPath } from '../advisories/store.js';
 import type { SeverityLevel } from '../match/types.js';
-import {
-  filterFindings,
-  renderReport,
-  REPORT_FORMATS,
-  type ReportFormat,
-  type ScanReport,
-} from '../report/index.js';
+import { REPORT_FORMATS, type ReportFormat, type ScanReport } from '../report/types.js';
 import { SEVERITY_LEVELS } from '../report/common.js';
-import { renderSbom, type SbomFormat } from '../sbom/index.js';
-import { fromCycloneDX } from '../sbom/read-cyclonedx.js';
+import type { SbomFormat } from '../sbom/index.js';
 import { dbCommand } from './db.js';
 import { progressReporter } from './progress.js';
 import { VERSION } from '../version.js';
@@ -102,6 +93,7 @@ function exitCode(value: string): number {
 
 async function inventoryFor(image: string, opts: ImageOptions) {
   const progress = opts.quiet ? undefined : progressReporter(process.stderr);
+  const { inventoryImage } = await import('../inventory/inventory-image.js');
   try {
     return await inventoryImage(image, {
       platform: opts.platform ? parsePlatform(opts.platform) : undefined,
@@ -146,6 +138,7 @@ export function program(): Command {
       .option('-o, --output <file>', 'write to a file instead of standard output'),
   ).action(async (image: string, opts: ImageOptions & { format: SbomFormat; output?: string }) => {
     const images = await inventoryFor(image, opts);
+    const { renderSbom } = await import('../sbom/index.js');
     await output(renderSbom(opts.format, images, { toolVersion: VERSION }), opts.output);
   });
 
@@ -181,6 +174,17 @@ export function program(): Command {
       ),
   ).action(async (image: string | undefined, opts: ScanOptions) => {
     if (!image === !opts.sbom) throw new Error('give either an IMAGE or --sbom FILE');
+    const [
+      { fromCycloneDX },
+      { AdvisoryStore },
+      { matchInventory },
+      { filterFindings, renderReport },
+    ] = await Promise.all([
+      import('../sbom/read-cyclonedx.js'),
+      import('../advisories/store.js'),
+      import('../match/match.js'),
+      import('../report/index.js'),
+    ]);
     const images = opts.sbom
       ? fromCycloneDX(JSON.parse(await readFile(opts.sbom, 'utf8')) as unknown)
       : await inventoryFor(image!, opts);

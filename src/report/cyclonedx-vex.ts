@@ -23,7 +23,8 @@
  *
  * No `analysis`: a scanner reports what matched, it does not triage.
  */
-import { Enums, Models } from '@cyclonedx/cyclonedx-library';
+import * as Enums from '@cyclonedx/cyclonedx-library/Enums';
+import * as Models from '@cyclonedx/cyclonedx-library/Models';
 import type { Package } from '../inventory/types.js';
 import type { Cvss, Finding, SeverityLevel } from '../match/types.js';
 import {

@@ -12,9 +12,9 @@ import { renderGitLab, type GitLabOptions } from './gitlab.js';
 import { renderJson } from './json.js';
 import { renderSarif, type SarifOptions } from './sarif.js';
 import { renderTable } from './table.js';
-import type { ScanReport } from './types.js';
+import type { ReportFormat, ScanReport } from './types.js';
 
-export type { ScanReport } from './types.js';
+export { REPORT_FORMATS, type ReportFormat, type ScanReport } from './types.js';
 export { renderTable, summaryLine, type TableOptions } from './table.js';
 export { renderJson, toJsonReport, JSON_REPORT_SCHEMA_VERSION } from './json.js';
 export type { JsonImageReport, JsonReport } from './json.js';
@@ -23,17 +23,6 @@ export { renderSarif, toSarif, SARIF_SCHEMA_URI, type SarifOptions } from './sar
 export { renderGitLab, toGitLab, GITLAB_SCHEMA_VERSION } from './gitlab.js';
 export type { GitLabOptions, GitLabReport, GitLabVulnerability } from './gitlab.js';
 export { SEVERITY_LEVELS, countBySeverity, displayId, type SeverityCounts } from './common.js';
-
-export type ReportFormat = 'table' | 'json' | 'cyclonedx' | 'spdx-json' | 'sarif' | 'gitlab';
-
-export const REPORT_FORMATS: readonly ReportFormat[] = [
-  'table',
-  'json',
-  'cyclonedx',
-  'spdx-json',
-  'sarif',
-  'gitlab',
-];
 
 export interface ReportOptions extends CycloneDXOptions, SPDXOptions, SarifOptions, GitLabOptions {
   /** Table only: ANSI colours for severities. Off by default. */

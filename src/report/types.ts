@@ -6,3 +6,14 @@ export interface ScanReport {
   image: ImageInventory;
   findings: Finding[];
 }
+
+export type ReportFormat = 'table' | 'json' | 'cyclonedx' | 'spdx-json' | 'sarif' | 'gitlab';
+
+export const REPORT_FORMATS: readonly ReportFormat[] = [
+  'table',
+  'json',
+  'cyclonedx',
+  'spdx-json',
+  'sarif',
+  'gitlab',
+];

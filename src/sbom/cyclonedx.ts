@@ -23,7 +23,11 @@
  * appended: `|platform=…`, then `|path=…`, then `|layer=…`.
  */
 import { randomUUID } from 'node:crypto';
-import { Enums, Models, Serialize, Spec } from '@cyclonedx/cyclonedx-library';
+// subpath imports: the package's index also loads validation and XML support, which are not used
+import * as Enums from '@cyclonedx/cyclonedx-library/Enums';
+import * as Models from '@cyclonedx/cyclonedx-library/Models';
+import * as Serialize from '@cyclonedx/cyclonedx-library/Serialize';
+import * as Spec from '@cyclonedx/cyclonedx-library/Spec';
 import { ociPurlFor, purlFor } from '../inventory/purl.js';
 import type { Distro, ImageInventory, ImageMetadata, Package } from '../inventory/types.js';
 import { classifyLicenses } from './license.js';

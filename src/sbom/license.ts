@@ -7,7 +7,7 @@
  * CycloneDX `spdx.schema.json` enumeration); ids are matched without regard to case and written
  * in their canonical case.
  */
-import { SPDX } from '@cyclonedx/cyclonedx-library';
+import * as SPDX from '@cyclonedx/cyclonedx-library/SPDX';
 import parseSpdx from 'spdx-expression-parse';
 
 /** One licence entry, classified. */

@@ -12,8 +12,9 @@ import {
 } from './source.js';
 import { closing, countBytes, osvItemsFromZip } from './zip.js';
 
-/** Where osv.dev exports its database (`gs://osv-vulnerabilities` over HTTPS). */
-export const OSV_BUCKET_URL = 'https://osv-vulnerabilities.storage.googleapis.com';
+import { OSV_BUCKET_URL } from '../defaults.js';
+
+export { OSV_BUCKET_URL };
 
 /** The listing of a big ecosystem is a few MiB; this is far above any. */
 const MAX_LISTING_BYTES = 256 * 1024 * 1024;

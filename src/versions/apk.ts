@@ -1,4 +1,4 @@
-import { InvalidVersionError, type VersionScheme } from './types.js';
+import { InvalidVersionError, type VersionScheme, memoize } from './types.js';
 
 /**
  * Alpine (apk) versions, validated and ordered as current apk-tools does (`src/version.c` since
@@ -170,7 +170,7 @@ function tokenize(s: string): Token[] {
   }
 }
 
-function validTokens(version: string): Token[] {
+const validTokens = memoize(function validTokens(version: string): Token[] {
   const tokens = tokenize(version);
   const last = tokens.at(-1);
   if (last?.kind !== END) {
@@ -185,7 +185,7 @@ function validTokens(version: string): Token[] {
     throw new InvalidVersionError('apk', version, reason);
   }
   return tokens;
-}
+});
 
 /** Numeric order of two digit strings of any length. */
 function compareNumbers(a: string, b: string): -1 | 0 | 1 {

@@ -1,4 +1,4 @@
-import { InvalidVersionError, sign, type VersionScheme } from './types.js';
+import { InvalidVersionError, sign, type VersionScheme, memoize } from './types.js';
 
 /**
  * Debian versions, ordered as dpkg orders them (deb-version(7); dpkg's `lib/dpkg/version.c` and
@@ -115,12 +115,12 @@ function parseDebVersion(input: string): Parsed {
   return { version };
 }
 
-function parseOrThrow(input: string): DebVersion {
+const parseOrThrow = memoize(function parseOrThrow(input: string): DebVersion {
   const parsed = parseDebVersion(input);
   if ('error' in parsed) throw new InvalidVersionError('deb', input, parsed.error);
   if (parsed.warning !== undefined) throw new InvalidVersionError('deb', input, parsed.warning);
   return parsed.version;
-}
+});
 
 /**
  * What `dpkg --compare-versions` answers: like `debScheme.compare`, but a version dpkg only warns

@@ -1,4 +1,4 @@
-import { InvalidVersionError, type VersionScheme } from './types.js';
+import { InvalidVersionError, type VersionScheme, memoize } from './types.js';
 
 /**
  * RPM versions, `[epoch:]version[-release]`, ordered as rpm's `rpmverCmp` (what `rpm.vercmp()`
@@ -79,11 +79,11 @@ function parseRpmVersion(s: string): RpmVersion | string {
   return { epoch, version, release };
 }
 
-function parseOrThrow(version: string): RpmVersion {
+const parseOrThrow = memoize(function parseOrThrow(version: string): RpmVersion {
   const parsed = parseRpmVersion(version);
   if (typeof parsed === 'string') throw new InvalidVersionError('rpm', version, parsed);
   return parsed;
-}
+});
 
 /** Numeric order of two digit strings of any length. */
 function compareNumbers(a: string, b: string): -1 | 0 | 1 {

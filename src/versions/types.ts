@@ -28,3 +28,21 @@ export class InvalidVersionError extends Error {
 export function sign(n: number): -1 | 0 | 1 {
   return n < 0 ? -1 : n > 0 ? 1 : 0;
 }
+
+/**
+ * Remembers the last few thousand results of a pure parse function. Matching compares the same
+ * versions (installed ones, advisories' events) over and over; parsing dominated its time. Only
+ * results are kept (a throw is not), and the cache is emptied when full rather than aged.
+ */
+export function memoize<T>(parse: (version: string) => T, limit = 8192): (version: string) => T {
+  const cache = new Map<string, T>();
+  return (version) => {
+    let value = cache.get(version);
+    if (value === undefined) {
+      value = parse(version);
+      if (cache.size >= limit) cache.clear();
+      cache.set(version, value);
+    }
+    return value;
+  };
+}

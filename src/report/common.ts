@@ -4,6 +4,8 @@
  * clean-up of untrusted text (advisory text, package and image names).
  */
 import type { ImageMetadata, Inventory } from '../inventory/types.js';
+export { sortKeys } from '../sbom/stable-json.js';
+import { formatPlatform } from '../image/resolve.js';
 import type { Cvss, Finding, SeverityLevel } from '../match/types.js';
 
 /** Every severity, most severe first: the order of summaries and sorting. */
@@ -247,16 +249,18 @@ export function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** A copy with every object's keys sorted (arrays keep their order; undefined dropped). */
-export function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) {
-      const v = (value as Record<string, unknown>)[key];
-      if (v !== undefined) out[key] = sortKeys(v);
-    }
-    return out;
-  }
-  return value;
+/**
+ * What identifies a finding across scans of the same repository and platform: where the package
+ * is recorded, the package and the advisory (not the version, which a fix changes). Report ids
+ * (GitLab's UUID, SARIF fingerprints) are derived from it.
+ */
+export function findingKey(image: Pick<ImageMetadata, 'name' | 'platform'>, f: Finding): string {
+  return [
+    image.name,
+    formatPlatform(image.platform),
+    f.package.path,
+    f.package.type,
+    f.package.name,
+    f.advisoryId,
+  ].join('\u0000');
 }

@@ -25,7 +25,6 @@
  */
 import { createHash } from 'node:crypto';
 import type { Cvss, Finding, SeverityLevel } from '../match/types.js';
-import { platformString } from '../sbom/cyclonedx.js';
 import {
   cleanText,
   compareFindings,
@@ -37,7 +36,9 @@ import {
   orderedIds,
   osLabel,
   truncate,
+  findingKey,
 } from './common.js';
+import { parseCvss } from '../match/severity.js';
 import type { ScanReport } from './types.js';
 
 export const GITLAB_SCHEMA_VERSION = '15.0.7';
@@ -175,16 +176,7 @@ function vulnerability(
   }
 
   const vuln: GitLabVulnerability = {
-    id: uuidV5(
-      [
-        image.name,
-        platformString(image.platform),
-        f.package.path,
-        f.package.type,
-        f.package.name,
-        f.advisoryId,
-      ].join('\u0000'),
-    ),
+    id: uuidV5(findingKey(image, f)),
     name: truncate(plain(title ?? id), 255),
     description: truncate(markdownText(details !== '' ? details : (title ?? id)), 1_048_576),
     severity: SEVERITY[f.severity] ?? 'Unknown',
@@ -262,72 +254,15 @@ function markdownText(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-// CVSS metric values (FIRST's v2 guide and v3.0/v3.1 specifications), to keep only vectors that
-// GitLab's schema accepts.
-const V2_METRICS: Record<string, readonly string[]> = {
-  AV: ['L', 'A', 'N'],
-  AC: ['H', 'M', 'L'],
-  Au: ['M', 'S', 'N'],
-  C: ['N', 'P', 'C'],
-  I: ['N', 'P', 'C'],
-  A: ['N', 'P', 'C'],
-  E: ['U', 'POC', 'F', 'H', 'ND'],
-  RL: ['OF', 'TF', 'W', 'U', 'ND'],
-  RC: ['UC', 'UR', 'C', 'ND'],
-  CDP: ['N', 'L', 'LM', 'MH', 'H', 'ND'],
-  TD: ['N', 'L', 'M', 'H', 'ND'],
-  CR: ['L', 'M', 'H', 'ND'],
-  IR: ['L', 'M', 'H', 'ND'],
-  AR: ['L', 'M', 'H', 'ND'],
-};
-const V3_METRICS: Record<string, readonly string[]> = {
-  AV: ['N', 'A', 'L', 'P'],
-  AC: ['L', 'H'],
-  PR: ['N', 'L', 'H'],
-  UI: ['N', 'R'],
-  S: ['U', 'C'],
-  C: ['N', 'L', 'H'],
-  I: ['N', 'L', 'H'],
-  A: ['N', 'L', 'H'],
-  E: ['X', 'U', 'P', 'F', 'H'],
-  RL: ['X', 'O', 'T', 'W', 'U'],
-  RC: ['X', 'U', 'R', 'C'],
-  CR: ['X', 'L', 'M', 'H'],
-  IR: ['X', 'L', 'M', 'H'],
-  AR: ['X', 'L', 'M', 'H'],
-  MAV: ['X', 'N', 'A', 'L', 'P'],
-  MAC: ['X', 'L', 'H'],
-  MPR: ['X', 'N', 'L', 'H'],
-  MUI: ['X', 'N', 'R'],
-  MS: ['X', 'U', 'C'],
-  MC: ['X', 'N', 'L', 'H'],
-  MI: ['X', 'N', 'L', 'H'],
-  MA: ['X', 'N', 'L', 'H'],
-};
-
+/**
+ * GitLab's schema takes CVSS v2 and v3.x vectors up to 128 characters; their grammar is checked by
+ * the matcher's one CVSS parser.
+ */
 function gitlabAcceptsVector(cvss: Cvss): boolean {
   const major = cvssMajor(cvss);
-  const vector = cvss.vector;
-  if (vector.length > 128) return false;
-  if (major === 2) return vector.length >= 16 && metricsValid(vector.split('/'), V2_METRICS);
-  if (major === 3) {
-    const m = /^CVSS:3\.[01]\/(.*)$/.exec(vector);
-    return (
-      m !== null && vector.length >= 32 && metricsValid((m[1] as string).split('/'), V3_METRICS)
-    );
-  }
-  return false;
-}
-
-function metricsValid(parts: string[], metrics: Record<string, readonly string[]>): boolean {
-  return parts.every((part) => {
-    const [key, value, extra] = part.split(':');
-    return (
-      extra === undefined &&
-      key !== undefined &&
-      value !== undefined &&
-      Object.hasOwn(metrics, key) &&
-      (metrics[key] ?? []).includes(value)
-    );
-  });
+  return (
+    (major === 2 || major === 3) &&
+    cvss.vector.length <= 128 &&
+    parseCvss(cvss.type, cvss.vector) !== undefined
+  );
 }

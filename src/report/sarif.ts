@@ -31,6 +31,7 @@ import {
   primaryCvss,
   severityRank,
   truncate,
+  findingKey,
 } from './common.js';
 import { platformString } from '../sbom/cyclonedx.js';
 import type { ScanReport } from './types.js';
@@ -167,18 +168,7 @@ function result(report: ScanReport, f: Finding, index: number): Result {
   const text =
     `Package ${f.package.name} ${f.installedVersion} in ${imageLabel(image)} is affected by ` +
     `${displayId(f)} (${f.severity}). ${fix}`;
-  const fingerprint = createHash('sha256')
-    .update(
-      [
-        image.name,
-        platformString(image.platform),
-        f.package.path,
-        f.package.type,
-        f.package.name,
-        f.advisoryId,
-      ].join('\u0000'),
-    )
-    .digest('hex');
+  const fingerprint = createHash('sha256').update(findingKey(image, f)).digest('hex');
   return {
     ruleId: f.advisoryId,
     ruleIndex: index,

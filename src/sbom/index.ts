@@ -2,6 +2,7 @@
 import type { ImageInventory } from '../inventory/types.js';
 import { toCycloneDXString, type CycloneDXOptions } from './cyclonedx.js';
 import { toSPDX, type SPDXOptions } from './spdx.js';
+import { sortKeys } from './stable-json.js';
 
 export { toCycloneDX, toCycloneDXString } from './cyclonedx.js';
 export type { CycloneDXDocument, CycloneDXOptions } from './cyclonedx.js';
@@ -30,18 +31,4 @@ export function renderSbom(
     default:
       throw new RangeError(`unknown SBOM format: ${String(format)}`);
   }
-}
-
-/** A copy with every object's keys in sorted order (arrays keep theirs), for stable output. */
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) {
-      const v = (value as Record<string, unknown>)[key];
-      if (v !== undefined) out[key] = sortKeys(v);
-    }
-    return out;
-  }
-  return value;
 }

@@ -56,13 +56,15 @@ describe('reading CycloneDX back', () => {
           name: 'libgcrypt20',
           purl: 'pkg:deb/debian/libgcrypt20@1.10.1-3?arch=amd64&upstream=libgcrypt20-src%401.10.1-3',
         },
-        { type: 'library', name: 'lodash', purl: 'pkg:npm/lodash@4.17.21' },
+        { type: 'library', name: 'core', purl: 'pkg:npm/%40babel/core@7.24.0' },
+        { type: 'library', name: 'snakeyaml', purl: 'pkg:maven/org.yaml/snakeyaml@1.33' },
+        { type: 'library', name: 'x', purl: 'pkg:swift/github.com/x/y@1.0.0' },
         { type: 'library', name: 'broken', purl: 'not a purl' },
       ],
     };
     const [read] = fromCycloneDX(doc);
     expect(read!.inventory.distro).toEqual({ id: 'rocky', versionId: '9.4', path: '' });
-    expect(read!.inventory.packages.map(view)).toEqual([
+    expect(read!.inventory.packages.slice(0, 2).map(view)).toEqual([
       {
         type: 'rpm',
         name: 'openssl-libs',
@@ -83,6 +85,10 @@ describe('reading CycloneDX back', () => {
         path: '',
         purl: doc.components[2]!.purl,
       },
+    ]);
+    expect(read!.inventory.packages.slice(2).map((p) => [p.type, p.name, p.version])).toEqual([
+      ['npm', '@babel/core', '7.24.0'],
+      ['maven', 'org.yaml:snakeyaml', '1.33'],
     ]);
     expect(read!.inventory.warnings.map((w) => w.message)).toEqual([
       'component broken: unreadable purl not a purl',

@@ -35,8 +35,22 @@ export interface LayerEntries {
   whiteouts: string[];
   /** Directories whose lower-layer content this layer hides (`.wh..wh..opq`). */
   opaqueDirs: string[];
+  /** Wanted files not read because they are larger than `maxFileBytes`. */
+  skipped: { path: string; size: number; mode: number }[];
   warnings: string[];
 }
+
+/** What the walker knows of a regular file before reading it. */
+export interface EntryInfo {
+  size: number;
+  mode: number;
+}
+
+/**
+ * Receives each wanted regular file as soon as its bytes are read; the walker waits for it before
+ * reading on, and keeps nothing. Without one, files are collected in `LayerEntries.files`.
+ */
+export type FileHandler = (path: string, content: Buffer, info: EntryInfo) => void | Promise<void>;
 
 const GZIP = [0x1f, 0x8b];
 const ZSTD = [0x28, 0xb5, 0x2f, 0xfd];
@@ -132,20 +146,24 @@ function decompressorFor(head: Buffer): Transform | undefined {
 
 /**
  * Walk a layer blob (already being verified against its digest by the caller's stream) and
- * collect the entries `wants` selects. Whiteouts and opaque markers are always collected.
+ * collect the entries `wants` selects: regular files are asked about with their size and mode,
+ * links by path alone. Whiteouts and opaque markers are always collected.
  */
 export async function walkLayer(
   blob: Readable,
-  wants: (path: string) => boolean,
+  wants: (path: string, info?: EntryInfo) => boolean,
   limits: LayerLimits = DEFAULT_LIMITS,
+  onFile?: FileHandler,
 ): Promise<LayerEntries> {
   const result: LayerEntries = {
     files: new Map(),
     links: new Map(),
     whiteouts: [],
     opaqueDirs: [],
+    skipped: [],
     warnings: [],
   };
+  const deliver: FileHandler = onFile ?? ((path, content) => void result.files.set(path, content));
   const head = await peek(blob, 6);
   const stages: (Transform | Readable)[] = [blob];
   const decompress = decompressorFor(head);
@@ -173,29 +191,33 @@ export async function walkLayer(
         entry.resume();
         continue;
       }
-      if (path === '' || !wants(path)) {
+      const regular = h.type === 'file' || h.type === 'contiguous-file';
+      const info: EntryInfo = { size: h.size ?? 0, mode: h.mode ?? 0 };
+      if (path === '' || !(regular ? wants(path, info) : wants(path))) {
         entry.resume();
         continue;
       }
-      if (h.type === 'file' || h.type === 'contiguous-file') {
-        if ((h.size ?? 0) > limits.maxFileBytes) {
+      if (regular) {
+        if (info.size > limits.maxFileBytes) {
           result.warnings.push(
-            `${path}: ${h.size} bytes is more than the ${limits.maxFileBytes} allowed; skipped`,
+            `${path}: ${info.size} bytes is more than the ${limits.maxFileBytes} allowed; skipped`,
           );
+          result.skipped.push({ path, ...info });
           entry.resume();
           continue;
         }
         const chunks: Buffer[] = [];
         for await (const chunk of entry) chunks.push(chunk as Buffer);
-        result.files.set(path, Buffer.concat(chunks));
         result.links.delete(path);
+        await deliver(path, Buffer.concat(chunks), info);
       } else if (h.type === 'symlink') {
         result.links.set(path, h.linkname ?? '');
         result.files.delete(path);
         entry.resume();
       } else if (h.type === 'link') {
         const target = normalizeEntryPath(h.linkname ?? '');
-        const bytes = result.files.get(target);
+        // a handler keeps no bytes: the link then points at its target, counted where it is
+        const bytes = onFile ? undefined : result.files.get(target);
         if (bytes) {
           result.files.set(path, bytes);
           result.links.delete(path);

@@ -11,6 +11,12 @@ export interface LayerFile {
   content: Buffer;
 }
 
+export interface FileInfo {
+  size: number;
+  /** Unix permission bits (`0o755`). */
+  mode: number;
+}
+
 /** What an analyzer found in one file. Must be JSON-serialisable: it is cached per layer. */
 export interface AnalyzerOutput {
   packages?: AnalyzedPackage[];
@@ -28,11 +34,21 @@ export interface Analyzer {
   readonly id: string;
   /** Bump when the output for the same input changes: cached results of older versions are ignored. */
   readonly version: number;
-  /** Cheap predicate on a normalised path: does this analyzer need the file's bytes? */
-  wants(path: string): boolean;
+  /**
+   * Cheap predicate on a normalised path (and, when the walker knows them, the entry's size and
+   * mode): does this analyzer need the file's bytes? Content-detected files (Go binaries) are
+   * asked for by mode and size; the analyzer then says from the bytes whether they are its own.
+   */
+  wants(path: string, info?: FileInfo): boolean;
+  /**
+   * Set when `analyze` needs the other wanted files of the same layer (`siblings`), as a SQLite
+   * database needs its `-wal`. Otherwise each file is analysed as soon as it has been read and its
+   * bytes are dropped, so a layer of large files never sits in memory at once.
+   */
+  readonly needsSiblings?: boolean;
   /**
    * Analyse one wanted file. `siblings` holds every file of the same layer that this analyzer
-   * wanted (for databases that span files, such as SQLite with its `-wal`).
+   * wanted when `needsSiblings` is set, and only the file itself otherwise.
    * Throwing is allowed: the error becomes a warning for that file and the scan goes on.
    */
   analyze(

@@ -1,6 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { openVerifiedBlob } from '../image/blob.js';
-import { DEFAULT_LIMITS, walkLayer, type LayerLimits } from '../image/layer.js';
+import { DEFAULT_LIMITS, walkLayer, type EntryInfo, type LayerLimits } from '../image/layer.js';
 import type { ResolvedImage, ResolvedLayer } from '../image/resolve.js';
 import { ImageError, type ImageSource } from '../image/types.js';
 import { analyzerKey, type Analyzer, type AnalyzerOutput } from './analyzer.js';
@@ -9,6 +9,7 @@ import { DISTRO_FILES, osReleaseAnalyzer } from './analyzers/os-release.js';
 import { noCache, type LayerCache } from './cache.js';
 import { mergeLayers, type LayerAnalysis, type LayerChanges, type MergeLayer } from './merge.js';
 import { purlFor } from './purl.js';
+import { runtimesFromConfig } from './runtimes.js';
 import type { Distro, ImageInventory, Package, Warning } from './types.js';
 
 /**
@@ -89,28 +90,47 @@ async function analyzeLayer(
       )
     : blob;
   if (counted !== blob) blob.on('error', (err) => counted.destroy(err));
+  // Each wanted file is analysed as soon as it is read and its bytes dropped; only analyzers that
+  // need a layer's files together (SQLite and its -wal) keep theirs until the walk ends.
+  const fresh: Record<string, LayerAnalysis> = {};
+  const together = new Map<Analyzer, Map<string, Buffer>>();
+  for (const a of missing) {
+    fresh[a.id] = { files: {}, links: {}, warnings: [] };
+    if (a.needsSiblings) together.set(a, new Map());
+  }
+  const onFile = async (path: string, content: Buffer, info: EntryInfo) => {
+    for (const a of missing) {
+      if (!a.wants(path, info)) continue;
+      const kept = together.get(a);
+      if (kept) kept.set(path, content);
+      else
+        fresh[a.id]!.files[path] = await analyzeFile(a, path, content, new Map([[path, content]]));
+    }
+  };
   let entries;
   try {
     entries = await walkLayer(
       counted,
-      (path) => missing.some((a) => a.wants(path)),
+      (path, info) => missing.some((a) => a.wants(path, info)),
       options.limits,
+      onFile,
     );
   } catch (err) {
     throw new ImageError(`layer ${layer.digest}: ${(err as Error).message}`);
   }
   changes = { whiteouts: entries.whiteouts, opaqueDirs: entries.opaqueDirs };
+  for (const [a, files] of together) {
+    for (const [path, content] of files)
+      fresh[a.id]!.files[path] = await analyzeFile(a, path, content, files);
+  }
   for (const a of missing) {
-    const wanted = new Map([...entries.files].filter(([path]) => a.wants(path)));
-    const analysis: LayerAnalysis = { files: {}, links: {}, warnings: [...entries.warnings] };
-    for (const [path, content] of wanted) {
-      let output: AnalyzerOutput;
-      try {
-        output = await a.analyze({ path, content }, wanted);
-      } catch (err) {
-        output = { warnings: [`could not be read: ${(err as Error).message}`] };
+    const analysis = fresh[a.id]!;
+    for (const skipped of entries.skipped) {
+      if (a.wants(skipped.path, skipped)) {
+        analysis.warnings.push(
+          `${skipped.path}: ${skipped.size} bytes is more than the ${options.limits.maxFileBytes} allowed; skipped`,
+        );
       }
-      analysis.files[path] = output;
     }
     for (const [path, target] of entries.links) if (a.wants(path)) analysis.links[path] = target;
     analyses[a.id] = analysis;
@@ -119,6 +139,19 @@ async function analyzeLayer(
   await cache.set(layer.digest, CHANGES_KEY, changes);
   event('done');
   return { diffId: layer.diffId, changes, analyses };
+}
+
+async function analyzeFile(
+  a: Analyzer,
+  path: string,
+  content: Buffer,
+  siblings: ReadonlyMap<string, Buffer>,
+): Promise<AnalyzerOutput> {
+  try {
+    return await a.analyze({ path, content }, siblings);
+  } catch (err) {
+    return { warnings: [`could not be read: ${(err as Error).message}`] };
+  }
 }
 
 /** Run `fn` over `items` with at most `limit` at a time, keeping the order of results. */
@@ -199,6 +232,12 @@ export async function indexImage(
       });
     }
   }
+  // runtimes the image configuration names; the configuration belongs to the image as a whole, so
+  // they are attributed to its top layer
+  const top = image.layers.at(-1)?.diffId ?? '';
+  for (const p of runtimesFromConfig(image.config)) {
+    packages.push({ ...p, layer: top, path: '(image config)', purl: purlFor(p, distro) });
+  }
   packages.sort(
     (a, b) =>
       compareStrings(a.type, b.type) ||
@@ -224,8 +263,35 @@ export async function indexImage(
       })),
       ...(typeof image.config.created === 'string' ? { created: image.config.created } : {}),
     },
-    inventory: { ...(distro ? { distro } : {}), packages, warnings },
+    inventory: { ...(distro ? { distro } : {}), packages: onePerPurl(packages), warnings },
   };
+}
+
+/**
+ * The same package found in several places (installed in node_modules and listed in a lockfile,
+ * a jar copied twice) is one package with several locations. Input is sorted, so the first
+ * location is the first path in order; properties and licences of all copies are kept.
+ */
+export function onePerPurl(packages: readonly Package[]): Package[] {
+  const byPurl = new Map<string, Package>();
+  for (const p of packages) {
+    const first = byPurl.get(p.purl);
+    if (!first) {
+      byPurl.set(p.purl, p);
+      continue;
+    }
+    const merged: Package = {
+      ...first,
+      locations: [
+        ...(first.locations ?? [{ path: first.path, layer: first.layer }]),
+        { path: p.path, layer: p.layer },
+      ],
+    };
+    if (p.properties) merged.properties = { ...p.properties, ...first.properties };
+    if (p.licenses) merged.licenses = [...new Set([...(first.licenses ?? []), ...p.licenses])];
+    byPurl.set(p.purl, merged);
+  }
+  return [...byPurl.values()];
 }
 
 function compareStrings(a: string, b: string): number {

@@ -29,11 +29,32 @@ import { parseReference } from '../image/reference.js';
 import type { AnalyzedPackage, Distro, ImageMetadata } from './types.js';
 
 /** Default vendors when the distro is unknown (deb and apk purls require a namespace). */
-const DEFAULT_NAMESPACE: Record<AnalyzedPackage['type'], string | undefined> = {
-  deb: 'debian',
-  apk: 'alpine',
-  rpm: undefined,
-};
+const DEFAULT_NAMESPACE = { deb: 'debian', apk: 'alpine', rpm: undefined } as const;
+
+/**
+ * Language packages: where the ecosystem's name splits into purl namespace and name. npm scopes
+ * (`@babel/core`), Maven `group:artifact`, Go module paths (all but the last segment), Composer
+ * `vendor/name`; the other types have no namespace.
+ */
+function splitName(type: AnalyzedPackage['type'], name: string): [string | undefined, string] {
+  const cut = (sep: string) => {
+    const i = name.lastIndexOf(sep);
+    return i > 0
+      ? ([name.slice(0, i), name.slice(i + 1)] as [string, string])
+      : ([undefined, name] as [undefined, string]);
+  };
+  switch (type) {
+    case 'npm':
+      return name.startsWith('@') ? cut('/') : [undefined, name];
+    case 'maven':
+      return cut(':');
+    case 'golang':
+    case 'composer':
+      return cut('/');
+    default:
+      return [undefined, name];
+  }
+}
 
 /** os-release IDs whose rpm purl vendor is spelled differently (Trivy's family names). */
 const RPM_VENDOR: Record<string, string> = {
@@ -77,6 +98,13 @@ export function purlFor(pkg: AnalyzedPackage, distro?: Distro): string {
       const d = distroQualifier(distro);
       if (d !== undefined) qualifiers.distro = d;
       break;
+    }
+    default: {
+      // language packages and runtimes: the name says it all, the distro plays no part
+      const [ns, name] = splitName(pkg.type, pkg.name);
+      return canonicalEncoding(
+        new PackageURL(pkg.type, ns, name, version, undefined, undefined).toString(),
+      );
     }
   }
 

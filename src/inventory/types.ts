@@ -5,8 +5,22 @@ import type { Platform } from '../image/types.js';
  * pure merge across layers) and consumed by SBOM writers and the matcher.
  */
 
-/** Kinds of package sources. OS package managers now; language ecosystems join them later. */
-export type PackageType = 'deb' | 'apk' | 'rpm';
+/** Packages of the operating system's package manager. */
+export type OsPackageType = 'deb' | 'apk' | 'rpm';
+/** Packages of language ecosystems, named by their purl type. */
+export type LanguagePackageType =
+  'npm' | 'pypi' | 'golang' | 'maven' | 'gem' | 'composer' | 'nuget' | 'cargo';
+/**
+ * Kinds of package sources (purl types). `generic` holds language runtimes installed outside any
+ * package manager (`pkg:generic/node@22.11.0`), as official language images install them.
+ */
+export type PackageType = OsPackageType | LanguagePackageType | 'generic';
+
+export const OS_PACKAGE_TYPES: ReadonlySet<PackageType> = new Set<PackageType>([
+  'deb',
+  'apk',
+  'rpm',
+]);
 
 /** The distribution an image is built on, from os-release or a fallback file. */
 export interface Distro {
@@ -34,6 +48,11 @@ export interface SourcePackage {
 /** One installed package as an analyzer reads it from one file of one layer. */
 export interface AnalyzedPackage {
   type: PackageType;
+  /**
+   * Name as the ecosystem writes it, namespace included: `@babel/core` (npm),
+   * `org.yaml:snakeyaml` (Maven group:artifact), `golang.org/x/net` (Go module path),
+   * `symfony/console` (Composer vendor/name). PyPI names as the distribution metadata writes them.
+   */
   name: string;
   /** The full version as the ecosystem writes it: deb `1:2.3-4`, apk `1.2.3-r0`, rpm `1:2.3-4.el9`. */
   version: string;
@@ -44,7 +63,7 @@ export interface AnalyzedPackage {
   source?: SourcePackage;
   /** Licence expression or names, where the package database records one. */
   licenses?: string[];
-  /** Extra facts worth keeping (rpm modularity label, dpkg status.d distroless, ...). */
+  /** Extra facts worth keeping (rpm modularity label, npm `dev`, a dpkg-installed Python package, ...). */
   properties?: Record<string, string>;
 }
 
@@ -56,6 +75,12 @@ export interface Package extends AnalyzedPackage {
   path: string;
   /** Package URL (https://github.com/package-url/purl-spec). */
   purl: string;
+  /**
+   * Every place the same package (same purl) was found, when more than one: a package installed
+   * in node_modules and listed in package-lock.json is one package with two locations.
+   * `path` and `layer` above are the first of them.
+   */
+  locations?: { path: string; layer: string }[];
 }
 
 export interface LayerInfo {

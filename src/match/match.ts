@@ -1,5 +1,5 @@
 import type { Advisory, AdvisoryIndex, OsvAffected } from '../advisories/osv.js';
-import type { Inventory, Package } from '../inventory/types.js';
+import { OS_PACKAGE_TYPES, type Inventory, type Package } from '../inventory/types.js';
 import { evaluate, type AffectMatch, type AffectResult } from './affects.js';
 import { distroEcosystems, type DistroEcosystems } from './distro.js';
 import { severityFor } from './severity.js';
@@ -56,8 +56,6 @@ export const LANGUAGE_ECOSYSTEMS: Readonly<Record<string, string>> = {
   composer: 'Packagist',
 };
 
-const OS_PACKAGE_TYPES: ReadonlySet<string> = new Set(['deb', 'apk', 'rpm']);
-
 /** A name and version to look a package up by. */
 interface Candidate {
   name: string;
@@ -87,6 +85,8 @@ export function matchInventory(
       }
       tiers = os.tiers;
     } else {
+      // runtimes as generic components have no advisory ecosystem of their own
+      if (pkg.type === 'generic') continue;
       const ecosystem = LANGUAGE_ECOSYSTEMS[pkg.type];
       if (!ecosystem) {
         warnings.add(`no advisory ecosystem for package type ${JSON.stringify(pkg.type)}`);

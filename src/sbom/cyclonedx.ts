@@ -29,7 +29,13 @@ import * as Models from '@cyclonedx/cyclonedx-library/Models';
 import * as Serialize from '@cyclonedx/cyclonedx-library/Serialize';
 import * as Spec from '@cyclonedx/cyclonedx-library/Spec';
 import { ociPurlFor, purlFor } from '../inventory/purl.js';
-import type { Distro, ImageInventory, ImageMetadata, Package } from '../inventory/types.js';
+import {
+  OS_PACKAGE_TYPES,
+  type Distro,
+  type ImageInventory,
+  type ImageMetadata,
+  type Package,
+} from '../inventory/types.js';
 import { classifyLicenses } from './license.js';
 
 export interface CycloneDXOptions {
@@ -294,10 +300,12 @@ function contentComponents(
   if (plan.distro !== undefined && plan.osRef !== undefined) {
     os = osComponent(plan.distro, plan.osRef);
     image.dependencies.add(os.bomRef);
-    for (const p of packages) os.dependencies.add(p.bomRef);
-  } else {
-    for (const p of packages) image.dependencies.add(p.bomRef);
   }
+  // the OS holds its own packages; language packages and runtimes belong to the image
+  plan.packages.forEach((p, i) => {
+    const owner = os !== undefined && OS_PACKAGE_TYPES.has(p.pkg.type) ? os : image;
+    owner.dependencies.add(packages[i]!.bomRef);
+  });
   return os === undefined ? packages : [os, ...packages];
 }
 

@@ -32,7 +32,28 @@ interface Component {
   components?: Component[];
 }
 
-const TYPES = new Set<PackageType>(['deb', 'apk', 'rpm']);
+const TYPES = new Set<PackageType>([
+  'deb',
+  'apk',
+  'rpm',
+  'npm',
+  'pypi',
+  'golang',
+  'maven',
+  'gem',
+  'composer',
+  'nuget',
+  'cargo',
+  'generic',
+]);
+
+/** The ecosystem's own name from a purl's namespace and name (see purlFor). */
+function ecosystemName(type: PackageType, namespace: string | undefined, name: string): string {
+  if (!namespace) return name;
+  if (type === 'maven') return `${namespace}:${name}`;
+  if (type === 'npm' || type === 'golang' || type === 'composer') return `${namespace}/${name}`;
+  return name;
+}
 
 function props(c: Component): Map<string, string> {
   const out = new Map<string, string>();
@@ -81,7 +102,11 @@ function packageOf(c: Component, warnings: string[]): Package | undefined {
     warnings.push(`component ${purl.name}: purl without a version; skipped`);
     return undefined;
   }
-  const pkg: AnalyzedPackage = { type, name: purl.name, version: purl.version };
+  const pkg: AnalyzedPackage = {
+    type,
+    name: ecosystemName(type, purl.namespace ?? undefined, purl.name),
+    version: purl.version,
+  };
   if (type === 'rpm') {
     const epoch = q.epoch ?? p.get('aquasecurity:trivy:PkgEpoch');
     if (epoch && epoch !== '0') pkg.version = `${epoch}:${purl.version}`;

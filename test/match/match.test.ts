@@ -12,7 +12,7 @@ function record(file: string): Advisory {
 }
 
 const LAYER = 'sha256:1111111111111111111111111111111111111111111111111111111111111111';
-const DB: Record<PackageType, string> = {
+const DB: Partial<Record<PackageType, string>> = {
   deb: 'var/lib/dpkg/status',
   apk: 'lib/apk/db/installed',
   rpm: 'var/lib/rpm/rpmdb.sqlite',
@@ -31,7 +31,7 @@ function pkg(
     version,
     ...(source ? { source } : {}),
     layer: LAYER,
-    path: DB[type],
+    path: DB[type] ?? '',
     purl: `pkg:${type}/test/${name}@${version}`,
     ...extra,
   };

@@ -49,6 +49,7 @@ const MAX_WARNINGS = 20;
 export const rpmAnalyzer: Analyzer = {
   id: 'rpm',
   version: 1,
+  needsSiblings: true,
   wants(path) {
     return WANTED.has(path);
   },

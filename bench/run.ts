@@ -19,7 +19,8 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { testCacheRoot, testImages, type ImageTag } from '../test/support/images.js';
+import { IMAGE_TAGS, testCacheRoot, testImages, type ImageTag } from '../test/support/images.js';
+import { compareWithTrivy, printComparison } from './compare-trivy.js';
 import { benchAdvisories, SHARED_DATA } from './advisories.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -184,3 +185,8 @@ console.log(
 console.log(
   `matching ${adv.match.packages} packages against everything loaded: ${adv.match.coldMs} ms on a fresh store (parsing the stored records), ${adv.match.warmMs} ms warm, median of 5 (goal ≤ 50 ms); ${adv.match.findings} findings`,
 );
+
+if (trivy) {
+  console.log('\nregscan against Trivy, package by package (purl without qualifiers):');
+  printComparison(await compareWithTrivy(trivy, images.ociLayout, IMAGE_TAGS));
+}

@@ -11,11 +11,27 @@
 #                                      (control paragraph, no Status field) + <pkg>.md5sums; no var/lib/dpkg/status
 #                          base-arm64  bookworm essential + ca-certificates curl openssl for arm64 (chrootless, no qemu)
 #                          multi       OCI image index: linux/amd64 -> base, linux/arm64 -> base-arm64
+#                          node-app    base + layer 2 (apt-get install nodejs) + layer 3 (/app: package.json,
+#                                      package-lock.json v3, node_modules from a real `npm install` on the host)
+#                          python-app  base + layer 2 (apt-get install python3 python3-venv python3-requests …)
+#                                      + layer 3 (/opt/venv: `python3 -m venv --system-site-packages`, pip install wheel)
+#                          go-java-app base + layer 2 (/usr/local/bin/umoci: the host's Debian umoci, a Go binary
+#                                      built without modules; /usr/local/bin/esbuild: Go binary with module
+#                                      info, from npm @esbuild/linux-x64; /opt/app/lib/*.jar from assets/)
 #   archives/            base-jq.oci.tar (oci-archive), base-jq.docker.tar (docker-archive,
 #                        regscan-test/base-jq:latest), multi.oci.tar (oci-archive, both platforms)
 #   truth/<tag>.dpkg.tsv     ground truth from the real dpkg-query on the unpacked image, sorted:
 #                            Package Version Architecture source:Package source:Version (tab separated)
 #   truth/<tag>.os-release   the image's os-release
+#   truth/node-app.npm.json      `npm ls --all --json` run in the app directory right after the install
+#   truth/python-app.pypi.tsv    Name Version directory of every distribution importlib.metadata finds in
+#                                /usr/lib/python3/dist-packages and /opt/venv/lib/python3*/site-packages
+#                                (run in the image's chroot before repack), sorted
+#   truth/go-java-app.gomod.txt  `go version -m usr/local/bin/umoci usr/local/bin/esbuild` run in the
+#                                layer's directory; without a Go toolchain the committed copies in assets/
+#                                are used, if the binaries are byte-identical to the ones they describe
+#   truth/go-java-app.maven.tsv  groupId artifactId version jar-path from every META-INF/maven/**/pom.properties
+#                                of the jars (`unzip -p`), sorted
 #   images.json          per tag: manifest/config digests, layers (digest, diff id, size, media type,
 #                        whiteouts), platform, package count; archives
 #   .complete            written last; if present the script exits at once (REGSCAN_IMAGES_FORCE=1 rebuilds)
@@ -23,7 +39,9 @@
 #
 # The expensive part, the mmdebstrap root file systems, is cached as .tar.zst in
 # ${REGSCAN_ROOTFS_CACHE:-OUT/rootfs-cache}, keyed by the mmdebstrap arguments, so a rebuild takes
-# seconds plus one small apt-get in a chroot. Needs: mmdebstrap umoci skopeo zstd jq (Debian packages).
+# seconds plus a few apt-gets in chroots. Needs: mmdebstrap umoci skopeo zstd jq unzip (Debian packages);
+# npm (the npm registry) when the node app / esbuild caches (also in the rootfs cache dir) are cold;
+# go (golang-go) only if the Go binaries differ from the ones the committed assets describe.
 #
 # Safety: chroot bind mounts live below a private work dir in OUT; they are unmounted before anything
 # is removed, and removal uses `rm --one-file-system`.
@@ -54,8 +72,8 @@ if [[ $FORCE != 1 && -f $OUT/.complete ]]; then
   exit 0
 fi
 [[ $EUID == 0 ]] || die "must run as root (mmdebstrap, chroot and umoci unpack keep file ownership)"
-for tool in mmdebstrap umoci skopeo zstd jq dpkg-query tar unshare chroot; do
-  command -v "$tool" > /dev/null || die "missing tool: $tool (apt-get install mmdebstrap umoci skopeo zstd jq)"
+for tool in mmdebstrap umoci skopeo zstd jq dpkg-query tar unshare chroot unzip sha256sum; do
+  command -v "$tool" > /dev/null || die "missing tool: $tool (apt-get install mmdebstrap umoci skopeo zstd jq unzip)"
 done
 
 SUITE=bookworm
@@ -65,6 +83,32 @@ MIRRORS=("deb http://deb.debian.org/debian $SUITE main"
 BASE_PKGS=ca-certificates,curl,openssl,libxml2,less
 ARM64_PKGS=ca-certificates,curl,openssl
 DISTROLESS_PKGS=(base-files libc6 libssl3 ca-certificates zlib1g)
+NODE_DEBS=(nodejs)
+NODE_APP_DEPS=(lodash@4.17.15 minimist@1.2.0 express@4.17.1) # old versions with known advisories
+NODE_APP_PACKAGE_JSON='{
+  "name": "regscan-test-node-app",
+  "version": "1.0.0",
+  "private": true,
+  "description": "regscan test image: a node app whose dependencies have known advisories"
+}'
+# python3-wheel-whl: the wheel that `pip install --no-index --find-links /usr/share/python-wheels wheel` installs
+PY_DEBS=(python3 python3-venv python3-wheel-whl python3-requests python3-yaml)
+ESBUILD_PKG=@esbuild/linux-x64@0.19.12 # built with go1.20.12 (0.28.x: go1.26, which go1.19 cannot read)
+# Files build.sh takes from outside: pinned here, so that the image set's cache key (the hash of this
+# script) changes whenever one of them does. Go binaries: sha256 of the binary each committed
+# assets/<name>.go-version-m.txt describes (umoci: Debian bookworm umoci 0.4.7+ds-3+b7).
+ASSETS=$(dirname "$(realpath "${BASH_SOURCE[0]}")")/assets
+declare -A ASSET_SHA256=(
+  [example-java-app-maven-0.1.0.jar]=93e3cea225b18e08da7891f79fc4bc7642903940023698d9b4dc93b94b340873
+  [jackson-annotations-2.15.0-rc2.jar]=9931d72fbe65045cf7fb31e82784ac75130003e04012aac2d1874982093377a8
+  [umoci.go-version-m.txt]=d037f0959f74b1e1e4fd7fb0028e5d568a5a14308f4c241044f8c6367b8a89bb
+  [esbuild.go-version-m.txt]=af00c78ab9be0b68e46e88c8b78a1d29571616fc82fcb1062e302d799f97813b
+)
+JARS=(example-java-app-maven-0.1.0.jar jackson-annotations-2.15.0-rc2.jar)
+declare -A GO_BINARY_SHA256=(
+  [umoci]=3c0fefdb6ec73d5f186e05b88644e3cd555a2ed00713ee69a1e52eb72a724a76
+  [esbuild]=53166012997a335bfb55b1a0daf7c7bec426510f95b9cd857723f4ead263e931
+)
 # shellcheck disable=SC2016 # $1 is expanded by mmdebstrap's hook shell
 MMDEB_OPTS=(--format=tar
   --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr # merged /usr by symlinks (no usrmerge + perl)
@@ -77,6 +121,8 @@ MMDEB_OPTS=(--format=tar
 PATH_ENV=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 OCI_MANIFEST=application/vnd.oci.image.manifest.v1+json
 OCI_INDEX=application/vnd.oci.image.index.v1+json
+
+SINGLE_TAGS=(base base-jq base-zstd distroless base-arm64 node-app python-app go-java-app)
 
 OCI=$OUT/oci
 ARCHIVES=$OUT/archives
@@ -293,6 +339,183 @@ build_multi() { # OCI image index written by hand
     '{mediaType: $it, digest: $d, size: $s}')"
 }
 
+# ---------- application images ----------
+apt_layer() { # apt_layer ROOTFS PKG... : apt-get install in the chroot, leaving no apt lists or logs behind
+  local r=$1
+  shift
+  chroot_run "$r" "
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends $* > /dev/null
+    apt-get clean
+    rm -rf /var/lib/apt/lists/* /var/cache/debconf/*-old /var/lib/dpkg/*-old /var/log/apt \
+      /var/log/dpkg.log /var/log/alternatives.log"
+}
+
+# npm on the host without user configuration (~/.npmrc may say e.g. omit-lockfile-registry-resolved),
+# without npm_config_* inherited from an `npm test`, and with a private cache; the rest of the
+# environment stays (proxies, NODE_EXTRA_CA_CERTS)
+host_npm() {
+  local home=$WORK/npm-home v unset=()
+  mkdir -p "$home"
+  while IFS= read -r v; do unset+=(-u "$v"); done < <(compgen -e | grep -i '^npm_config_' || true)
+  env "${unset[@]}" HOME="$home" NPM_CONFIG_USERCONFIG=/dev/null NPM_CONFIG_CACHE="$home/cache" \
+    NPM_CONFIG_UPDATE_NOTIFIER=false npm "$@"
+}
+
+cache_put() { # cache_put TMPDIR DIR: publish a finished cache directory (another build may have won)
+  mv -T "$1" "$2" 2> /dev/null || saferm "$1"
+}
+
+# The node app: package.json + `npm install` on the host, cached in ROOTFS_CACHE (keyed by the
+# dependencies) together with the ground truth `npm ls --all --json` taken right after the install.
+# Echoes the cache directory: app/ (the /app tree), npm-ls.json, versions.txt.
+node_app() {
+  local key dir tmp
+  mkdir -p "$ROOTFS_CACHE"
+  key=$(printf '%s\n' "${NODE_APP_DEPS[@]}" "$NODE_APP_PACKAGE_JSON" | sha12)
+  dir=$ROOTFS_CACHE/nodeapp-$key
+  if [[ ! -f $dir/npm-ls.json ]]; then
+    command -v npm > /dev/null || die "node-app: npm is needed once to fill $dir (apt-get install npm)"
+    tmp=$ROOTFS_CACHE/.nodeapp-$key.$$
+    saferm "$tmp"
+    mkdir -p "$tmp/app"
+    printf '%s\n' "$NODE_APP_PACKAGE_JSON" > "$tmp/app/package.json"
+    log "npm install ${NODE_APP_DEPS[*]} (log: $WORK/npm-install.log)"
+    if ! (cd "$tmp/app" && host_npm install --no-audit --no-fund "${NODE_APP_DEPS[@]}") > "$WORK/npm-install.log" 2>&1; then
+      tail -n 30 "$WORK/npm-install.log" >&2
+      saferm "$tmp"
+      die "node-app: npm install failed"
+    fi
+    (cd "$tmp/app" && host_npm ls --all --json) > "$tmp/npm-ls.json" || die "node-app: npm ls reports problems"
+    printf 'node\t%s\nnpm\t%s\n' "$(node --version)" "$(host_npm --version)" > "$tmp/versions.txt"
+    cache_put "$tmp" "$dir"
+  fi
+  jq -e '.lockfileVersion == 3' "$dir/app/package-lock.json" > /dev/null || die "node-app: package-lock.json is not lockfileVersion 3"
+  echo "$dir"
+}
+
+build_node_app() {
+  local b=$WORK/bundle-node-app app
+  app=$(node_app)
+  log "node-app: $(tr '\n' ' ' < "$app/versions.txt")"
+  umoci unpack --image "$OCI:base" "$b" > /dev/null
+  timed "chroot apt-get (node-app)" apt_layer "$b/rootfs" "${NODE_DEBS[@]}"
+  umoci repack --refresh-bundle --image "$OCI:node-app" --history.created_by "apt-get install ${NODE_DEBS[*]}" "$b"
+  mkdir -p "$b/rootfs/app"
+  cp -a "$app/app/." "$b/rootfs/app/"
+  umoci repack --image "$OCI:node-app" --history.created_by "COPY app/ /app/ (npm install ${NODE_APP_DEPS[*]})" "$b"
+  umoci config --image "$OCI:node-app" --no-history --config.workingdir /app --config.env NODE_ENV=production \
+    --config.cmd node --config.label org.opencontainers.image.title=node-app
+  cp "$app/npm-ls.json" "$TRUTH/node-app.npm.json"
+  saferm "$b"
+}
+
+# shellcheck disable=SC2016 # python, run in the chroot
+PY_TRUTH='import glob, importlib.metadata as m
+for d in ["/usr/lib/python3/dist-packages"] + sorted(glob.glob("/opt/venv/lib/python3*/site-packages")):
+    for dist in m.distributions(path=[d]):
+        print(dist.metadata["Name"], dist.version, d, sep="\t")
+'
+build_python_app() {
+  local b=$WORK/bundle-python-app
+  umoci unpack --image "$OCI:base" "$b" > /dev/null
+  timed "chroot apt-get (python-app)" apt_layer "$b/rootfs" "${PY_DEBS[@]}"
+  umoci repack --refresh-bundle --image "$OCI:python-app" --history.created_by "apt-get install ${PY_DEBS[*]}" "$b"
+  timed "chroot venv (python-app)" chroot_run "$b/rootfs" '
+    python3 -m venv --system-site-packages /opt/venv
+    /opt/venv/bin/pip install -q --disable-pip-version-check --no-index --find-links /usr/share/python-wheels wheel
+    rm -rf /root/.cache'
+  # the truth, before repack; -B: no __pycache__ written into the layer
+  chroot_run "$b/rootfs" 'exec python3 -B -' <<< "$PY_TRUTH" | LC_ALL=C sort -t $'\t' -k3,3 -k1,1 > "$TRUTH/python-app.pypi.tsv"
+  [[ -s $TRUTH/python-app.pypi.tsv ]] || die "python-app: empty pypi truth"
+  umoci repack --image "$OCI:python-app" --history.created_by \
+    'python3 -m venv --system-site-packages /opt/venv; pip install --no-index --find-links /usr/share/python-wheels wheel' "$b"
+  umoci config --image "$OCI:python-app" --no-history --config.env VIRTUAL_ENV=/opt/venv \
+    --config.env PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    --config.cmd python3 --config.label org.opencontainers.image.title=python-app
+  saferm "$b"
+}
+
+asset() { # asset NAME -> path of a committed asset, after checking its pinned sha256
+  local f=$ASSETS/$1
+  [[ -f $f ]] || die "missing asset $f"
+  [[ $(sha256sum "$f" | cut -d' ' -f1) == "${ASSET_SHA256[$1]}" ]] || die "asset $f does not match its sha256 in $0"
+  echo "$f"
+}
+
+esbuild_binary() { # -> path of the esbuild binary from npm (cached in ROOTFS_CACHE)
+  local ver=${ESBUILD_PKG##*@} dir tmp tgz
+  mkdir -p "$ROOTFS_CACHE"
+  dir=$ROOTFS_CACHE/esbuild-linux-x64-$ver
+  if [[ ! -f $dir/esbuild ]]; then
+    command -v npm > /dev/null || die "go-java-app: npm is needed once to fetch $ESBUILD_PKG (apt-get install npm)"
+    tmp=$ROOTFS_CACHE/.esbuild-$ver.$$
+    saferm "$tmp"
+    mkdir -p "$tmp"
+    tgz=$(cd "$tmp" && host_npm pack --silent "$ESBUILD_PKG" 2> "$WORK/npm-pack.log") || {
+      cat "$WORK/npm-pack.log" >&2
+      die "npm pack $ESBUILD_PKG failed"
+    }
+    tar -xzf "$tmp/$tgz" -C "$tmp" --strip-components=2 package/bin/esbuild
+    rm -f "$tmp/$tgz"
+    [[ $(sha256sum "$tmp/esbuild" | cut -d' ' -f1) == "${GO_BINARY_SHA256[esbuild]}" ]] ||
+      die "$ESBUILD_PKG: bin/esbuild does not match its sha256 in $0"
+    cache_put "$tmp" "$dir"
+  fi
+  echo "$dir/esbuild"
+}
+
+# go_truth DIR REL: `go version -m REL` in DIR; without a Go toolchain the committed assets/<name>.go-version-m.txt,
+# if REL is byte-identical to the binary that file was made from
+go_truth() {
+  local d=$1 rel=$2 name=${2##*/} out sum
+  sum=$(sha256sum "$d/$rel" | cut -d' ' -f1)
+  if command -v go > /dev/null; then
+    out=$(cd "$d" && go version -m "$rel") || die "go version -m $rel failed"
+    if [[ $sum == "${GO_BINARY_SHA256[$name]}" ]] && ! cmp -s <(printf '%s\n' "$out") "$(asset "$name.go-version-m.txt")"; then
+      log "WARNING: go version -m $rel differs from assets/$name.go-version-m.txt (other Go version?); using go's"
+    fi
+    printf '%s\n' "$out"
+  elif [[ $sum == "${GO_BINARY_SHA256[$name]}" ]]; then
+    cat "$(asset "$name.go-version-m.txt")"
+  else
+    die "$rel (sha256 $sum) is not the binary assets/$name.go-version-m.txt describes, and there is no go to read it (apt-get install golang-go)"
+  fi
+}
+
+build_go_java_app() {
+  local stage=$WORK/go-java-app j e
+  mkdir -p "$stage/usr/local/bin" "$stage/opt/app/lib"
+  cp /usr/bin/umoci "$stage/usr/local/bin/umoci" # the host's: a real Go program (build.sh needs umoci anyway)
+  cp "$(esbuild_binary)" "$stage/usr/local/bin/esbuild"
+  chmod 0755 "$stage/usr/local/bin/umoci" "$stage/usr/local/bin/esbuild"
+  for j in "${JARS[@]}"; do
+    cp "$(asset "$j")" "$stage/opt/app/lib/$j"
+    chmod 0644 "$stage/opt/app/lib/$j"
+  done
+  # truth: Go build info and the jars' pom.properties
+  {
+    go_truth "$stage" usr/local/bin/umoci
+    go_truth "$stage" usr/local/bin/esbuild
+  } > "$TRUTH/go-java-app.gomod.txt"
+  for j in "$stage"/opt/app/lib/*.jar; do
+    unzip -Z1 "$j" | { grep -E '^META-INF/maven/.+/pom\.properties$' || true; } | while IFS= read -r e; do
+      unzip -p "$j" "$e" | tr -d '\r' | awk -F= -v jar="${j#"$stage"}" '
+        $1 == "groupId" { g = $2 } $1 == "artifactId" { a = $2 } $1 == "version" { v = $2 }
+        END { if (g == "" || a == "" || v == "") exit 1; printf "%s\t%s\t%s\t%s\n", g, a, v, jar }' ||
+        die "go-java-app: $j!$e lacks groupId/artifactId/version"
+    done
+  done | LC_ALL=C sort > "$TRUTH/go-java-app.maven.tsv"
+  [[ -s $TRUTH/go-java-app.maven.tsv ]] || die "go-java-app: no pom.properties in the jars"
+  find "$stage" -type d -exec chmod 0755 {} +
+  tar -C "$stage" --sort=name --numeric-owner --owner=0 --group=0 --mtime=@0 -cf "$WORK/go-java-app.tar" usr opt
+  umoci raw add-layer --image "$OCI:base" --tag go-java-app --history.created_by \
+    'COPY umoci esbuild /usr/local/bin/; COPY lib/*.jar /opt/app/lib/' "$WORK/go-java-app.tar"
+  umoci config --image "$OCI:go-java-app" --no-history --config.workingdir /opt/app \
+    --config.cmd /usr/local/bin/umoci --config.label org.opencontainers.image.title=go-java-app
+  saferm "$stage" "$WORK/go-java-app.tar"
+}
+
 build_archives() {
   mkdir -p "$ARCHIVES"
   sk copy -q "oci:$OCI:base-jq" "oci-archive:$ARCHIVES/base-jq.oci.tar:base-jq"
@@ -350,6 +573,14 @@ whiteouts_of() { # whiteouts_of LAYER_DIGEST MEDIA_TYPE DIFF_ID -> JSON array of
   [[ $sum == "$3" ]] || die "layer $1 decompresses to $sum, but its diff id is $3"
   "${dec[@]}" "$(blob "$1")" | tar -t | { grep -E '(^|/)\.wh\.' || true; } | LC_ALL=C sort | jq -R . | jq -cs .
 }
+extra_truth() { # extra_truth TAG -> JSON object: ecosystem -> truth file, for the ones the image has
+  local t=$1 k f obj='{}'
+  for k in npm:npm.json pypi:pypi.tsv gomod:gomod.txt maven:maven.tsv; do
+    f=$t.${k#*:}
+    [[ -f $TRUTH/$f ]] && obj=$(jq -c --arg k "${k%%:*}" --arg f "truth/$f" '. + {($k): $f}' <<< "$obj")
+  done
+  echo "$obj"
+}
 declare -A WHITEOUTS=() # layer digest -> JSON array of its whiteouts (layers are shared between tags)
 describe_image() { # describe_image TAG -> JSON
   local t=$1 m mj cfg i n layers='[]' l mt diff
@@ -369,11 +600,11 @@ describe_image() { # describe_image TAG -> JSON
   jq -cn --arg t "$t" --arg m "$m" --argjson msize "$(stat -c %s "$mj")" \
     --arg mt "$(jq -r --arg m "$m" '.manifests[] | select(.digest == $m) | .mediaType' "$OCI/index.json" | head -n1)" \
     --arg cfg "$cfg" --argjson c "$(cat "$(blob "$cfg")")" --argjson layers "$layers" \
-    --argjson packages "$(wc -l < "$TRUTH/$t.dpkg.tsv")" \
+    --argjson packages "$(wc -l < "$TRUTH/$t.dpkg.tsv")" --argjson extra "$(extra_truth "$t")" \
     '{tag: $t, mediaType: $mt, manifest: $m, manifestSize: $msize, config: $cfg,
       platform: {os: $c.os, architecture: $c.architecture},
       layers: $layers, packages: $packages,
-      truth: {dpkg: "truth/\($t).dpkg.tsv", osRelease: "truth/\($t).os-release"}}'
+      truth: ({dpkg: "truth/\($t).dpkg.tsv", osRelease: "truth/\($t).os-release"} + $extra)}'
 }
 describe_index() { # describe_index TAG -> JSON
   local t=$1 m
@@ -385,7 +616,7 @@ describe_index() { # describe_index TAG -> JSON
 }
 write_images_json() {
   local t list=$WORK/images.ndjson
-  for t in base base-jq base-zstd distroless base-arm64; do describe_image "$t" >> "$list"; done
+  for t in "${SINGLE_TAGS[@]}"; do describe_image "$t" >> "$list"; done
   describe_index multi >> "$list"
   jq -s --arg suite "$SUITE" --arg debian "$(cat "$WORK/debian_version")" \
     --argjson repoTags "$(tar -xOf "$ARCHIVES/base-jq.docker.tar" manifest.json | jq -c '.[0].RepoTags')" '{
@@ -418,9 +649,12 @@ main() {
   timed base-zstd build_base_zstd
   timed base-arm64 build_arm64 "$arm64"
   build_multi
+  timed node-app build_node_app
+  timed python-app build_python_app
+  timed go-java-app build_go_java_app
   umoci gc --layout "$OCI"
   timed archives build_archives
-  for t in base base-jq base-zstd distroless base-arm64; do timed "truth $t" truth_of "$t"; done
+  for t in "${SINGLE_TAGS[@]}"; do timed "truth $t" truth_of "$t"; done
   timed images.json write_images_json
   saferm "$WORK"
   WORK=

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { ANALYZERS } from '../src/inventory/analyzers/index.js';
 import { testImages } from './support/images.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -23,7 +24,7 @@ describe('regscan as a library', () => {
       { cwd: ROOT, encoding: 'utf8' },
     );
     expect(JSON.parse(out)).toEqual({
-      analyzers: ['os-release', 'dpkg', 'apk', 'rpm'],
+      analyzers: ANALYZERS.map((a) => a.id),
       packages: 5,
       spec: '1.6',
     });

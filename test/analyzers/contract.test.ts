@@ -10,9 +10,21 @@ const PATHS = [
   'var/lib/rpm/Packages',
   'usr/bin/bash',
   'app/node_modules/lodash/package.json',
+  'app/package-lock.json',
+  'usr/lib/python3/dist-packages/six-1.16.0.egg-info/PKG-INFO',
+  'app/vendor/composer/installed.json',
+  'app/MyApp.deps.json',
+  'opt/app/lib/app.jar',
+  'usr/local/bundle/specifications/rack-2.2.8.gemspec',
+  'src/Cargo.lock',
+  'usr/local/bin/app',
   '',
   'a/b/c/d/e/f/g',
 ];
+
+/** Content-detected analyzers (executables) say what they want from a regular file's mode and size. */
+const EXECUTABLE = { size: 1 << 20, mode: 0o755 };
+const wanted = (a: (typeof ANALYZERS)[number], p: string) => a.wants(p) || a.wants(p, EXECUTABLE);
 
 describe.each(ANALYZERS.map((a) => [a.id, a] as const))('analyzer %s', (_id, analyzer) => {
   it('has a stable id and a positive integer version', () => {
@@ -22,14 +34,16 @@ describe.each(ANALYZERS.map((a) => [a.id, a] as const))('analyzer %s', (_id, ana
 
   it('wants() is a total, deterministic predicate', () => {
     for (const p of PATHS) {
-      const first = analyzer.wants(p);
-      expect(typeof first).toBe('boolean');
-      expect(analyzer.wants(p)).toBe(first);
+      for (const info of [undefined, EXECUTABLE]) {
+        const first = analyzer.wants(p, info);
+        expect(typeof first).toBe('boolean');
+        expect(analyzer.wants(p, info)).toBe(first);
+      }
     }
   });
 
   it('wants at least one path', () => {
-    expect(PATHS.some((p) => analyzer.wants(p))).toBe(true);
+    expect(PATHS.some((p) => wanted(analyzer, p))).toBe(true);
   });
 
   it.each([
@@ -39,7 +53,7 @@ describe.each(ANALYZERS.map((a) => [a.id, a] as const))('analyzer %s', (_id, ana
   ])(
     'survives %s input with JSON-serialisable output, the same each time',
     async (_name, content) => {
-      const path = PATHS.find((p) => analyzer.wants(p))!;
+      const path = PATHS.find((p) => wanted(analyzer, p))!;
       const run = async () => {
         try {
           return await analyzer.analyze({ path, content }, new Map([[path, content]]));

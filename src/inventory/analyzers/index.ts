@@ -1,8 +1,16 @@
 import type { Analyzer } from '../analyzer.js';
 import { apkAnalyzer } from './apk.js';
+import { cargoAnalyzer } from './cargo.js';
+import { composerAnalyzer } from './composer.js';
+import { dotnetAnalyzer } from './dotnet.js';
 import { dpkgAnalyzer } from './dpkg.js';
+import { gobinaryAnalyzer } from './gobinary.js';
+import { javaAnalyzer } from './java.js';
+import { npmAnalyzer } from './npm.js';
 import { osReleaseAnalyzer } from './os-release.js';
+import { pythonAnalyzer } from './python.js';
 import { rpmAnalyzer } from './rpm.js';
+import { rubyAnalyzer } from './ruby.js';
 
 /**
  * Every analyzer, in one explicit list (no registration by import side effect). A new package
@@ -13,4 +21,12 @@ export const ANALYZERS: readonly Analyzer[] = [
   dpkgAnalyzer,
   apkAnalyzer,
   rpmAnalyzer,
+  npmAnalyzer,
+  pythonAnalyzer,
+  gobinaryAnalyzer,
+  cargoAnalyzer,
+  javaAnalyzer,
+  rubyAnalyzer,
+  composerAnalyzer,
+  dotnetAnalyzer,
 ];

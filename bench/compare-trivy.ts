@@ -20,6 +20,7 @@ export interface Comparison {
   counts: Record<string, [number, number]>;
   onlyRegscan: string[];
   onlyTrivy: string[];
+  note?: string;
 }
 
 /** `type/namespace/name@version`, lower-cased where the purl type is case-insensitive. */
@@ -38,27 +39,31 @@ function key(purl: string): string | undefined {
   }
 }
 
-function trivyKeys(trivy: string, layout: string, tag: string, work: string): Set<string> {
+function trivyKeys(
+  trivy: string,
+  layout: string,
+  tag: string,
+  work: string,
+): { keys: Set<string>; note?: string } {
   const out = join(work, `${tag}.cdx.json`);
-  execFileSync(
-    trivy,
-    [
-      'image',
-      '--input',
-      `${layout}:${tag}`,
-      '--format',
-      'cyclonedx',
-      '--offline-scan',
-      '--skip-db-update',
-      '--skip-java-db-update',
-      '--quiet',
-      '--cache-dir',
-      join(work, 'trivy-cache'),
-      '--output',
-      out,
-    ],
-    { env: { ...process.env, TMPDIR: work }, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const base = ['image', '--input', `${layout}:${tag}`, '--format', 'cyclonedx', '--offline-scan'];
+  const offline = ['--skip-db-update', '--skip-java-db-update', '--quiet'];
+  const run = (extra: string[]) =>
+    execFileSync(
+      trivy,
+      [...base, ...offline, '--cache-dir', join(work, 'trivy-cache'), '--output', out, ...extra],
+      { env: { ...process.env, TMPDIR: work }, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+  let note: string | undefined;
+  try {
+    run([]);
+  } catch (err) {
+    // Trivy's jar analyzer will not start without its Java DB, which it cannot download here
+    if (!String((err as { stderr?: Buffer }).stderr).includes('Java DB')) throw err;
+    run(['--skip-files', '**/*.jar']);
+    note =
+      'Trivy read no jars: its Java analyzer needs the Java DB, which cannot be downloaded here';
+  }
   const bom = JSON.parse(readFileSync(out, 'utf8')) as {
     components?: { purl?: string; components?: unknown[] }[];
   };
@@ -71,7 +76,7 @@ function trivyKeys(trivy: string, layout: string, tag: string, work: string): Se
     }
   };
   walk(bom.components);
-  return keys;
+  return { keys, ...(note ? { note } : {}) };
 }
 
 export async function compareWithTrivy(
@@ -87,7 +92,7 @@ export async function compareWithTrivy(
       const ours = new Set(
         result!.inventory.packages.map((p) => key(p.purl)).filter((k): k is string => !!k),
       );
-      const theirs = trivyKeys(trivy, layout, tag, work);
+      const { keys: theirs, note } = trivyKeys(trivy, layout, tag, work);
       const counts: Record<string, [number, number]> = {};
       for (const [set, i] of [
         [ours, 0],
@@ -104,6 +109,7 @@ export async function compareWithTrivy(
         counts,
         onlyRegscan: [...ours].filter((k) => !theirs.has(k)).sort(),
         onlyTrivy: [...theirs].filter((k) => !ours.has(k)).sort(),
+        ...(note ? { note } : {}),
       });
     }
     return out;
@@ -119,6 +125,7 @@ export function printComparison(results: readonly Comparison[]): void {
       .map(([type, [a, b]]) => `${type} ${a}/${b}`)
       .join(', ');
     console.log(`\n${r.tag}: packages per type, regscan/trivy: ${counts}`);
+    if (r.note) console.log(`  (${r.note})`);
     for (const k of r.onlyRegscan) console.log(`  only regscan: ${k}`);
     for (const k of r.onlyTrivy) console.log(`  only trivy:   ${k}`);
   }

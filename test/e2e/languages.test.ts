@@ -1,6 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { inventoryImage } from '../../src/inventory/inventory-image.js';
 import type { ImageInventory, Package } from '../../src/inventory/types.js';
+import { toCycloneDX } from '../../src/sbom/cyclonedx.js';
+import { toSPDX } from '../../src/sbom/spdx.js';
+import { validateCycloneDX16 } from '../support/cyclonedx-schema.js';
 import { testImages, type TestImages } from '../support/images.js';
 
 /**
@@ -72,6 +75,17 @@ describe('language packages in real images equal their ground truth', () => {
     const found = of('go-java-app', 'maven').map((p) => `${p.name}@${p.version}`);
     expect(truth.length).toBeGreaterThan(0);
     for (const t of truth) expect(found).toContain(`${t.groupId}:${t.artifactId}@${t.version}`);
+  });
+
+  it('every package, language ones included, is in schema-valid CycloneDX and SPDX', () => {
+    for (const scan of scans.values()) {
+      const bom = toCycloneDX([scan]) as { components: { purl?: string }[] };
+      expect(validateCycloneDX16(bom)).toEqual([]);
+      const purls = new Set(bom.components.map((c) => c.purl));
+      for (const p of scan.inventory.packages) expect(purls.has(p.purl)).toBe(true);
+      const spdx = toSPDX([scan]);
+      expect(spdx.packages.length).toBeGreaterThan(scan.inventory.packages.length);
+    }
   });
 
   it('OS packages are unchanged by the application layers', async () => {

@@ -60,3 +60,26 @@ export interface Analyzer {
 export function analyzerKey(a: Pick<Analyzer, 'id' | 'version'>): string {
   return `${a.id}@${a.version}`;
 }
+
+/** Most warnings kept for one file; more would only repeat what is wrong with it. */
+export const MAX_FILE_WARNINGS = 20;
+
+/** A file's warnings, at most MAX_FILE_WARNINGS, then one line saying how many more there were. */
+export class FileWarnings {
+  readonly list: string[] = [];
+  private dropped = 0;
+
+  constructor(private readonly path: string) {}
+
+  add(text: string): void {
+    if (this.list.length < MAX_FILE_WARNINGS) this.list.push(text);
+    else this.dropped++;
+  }
+
+  /** The warnings, with the count of those left out. */
+  done(): string[] {
+    if (this.dropped > 0) this.list.push(`${this.path}: ${this.dropped} more warnings not shown`);
+    this.dropped = 0;
+    return this.list;
+  }
+}

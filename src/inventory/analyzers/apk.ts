@@ -1,4 +1,4 @@
-import type { Analyzer, AnalyzerOutput, LayerFile } from '../analyzer.js';
+import { FileWarnings, type Analyzer, type AnalyzerOutput, type LayerFile } from '../analyzer.js';
 import type { AnalyzedPackage } from '../types.js';
 
 /**
@@ -13,7 +13,6 @@ import type { AnalyzedPackage } from '../types.js';
 export const APK_DATABASES = ['lib/apk/db/installed', 'usr/lib/apk/db/installed'];
 
 /** More warnings than this for one file are summarised in a last line. */
-const MAX_WARNINGS = 20;
 
 interface ApkRecord {
   /** 1-based line where the record starts. */
@@ -37,12 +36,9 @@ export const apkAnalyzer: Analyzer = {
   },
   analyze(file: LayerFile): AnalyzerOutput {
     const packages: AnalyzedPackage[] = [];
-    const warnings: string[] = [];
-    let dropped = 0;
-    const warn = (line: number, message: string) => {
-      if (warnings.length < MAX_WARNINGS) warnings.push(`${file.path}:${line}: ${message}`);
-      else dropped++;
-    };
+    const limited = new FileWarnings(file.path);
+    const warnings = limited.list;
+    const warn = (line: number, message: string) => limited.add(`${file.path}:${line}: ${message}`);
 
     let fieldLines = 0;
     let badLines = 0;
@@ -119,7 +115,7 @@ export const apkAnalyzer: Analyzer = {
 
     if (fieldLines === 0 && badLines > 0)
       throw new Error('not an apk installed database: no "K:value" lines');
-    if (dropped > 0) warnings.push(`${file.path}: ${dropped} more warnings not shown`);
+    limited.done();
     return { packages, warnings };
   },
 };

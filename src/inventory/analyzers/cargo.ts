@@ -1,5 +1,5 @@
 import { inflateSync } from 'node:zlib';
-import type { Analyzer, AnalyzerOutput, LayerFile } from '../analyzer.js';
+import { FileWarnings, type Analyzer, type AnalyzerOutput, type LayerFile } from '../analyzer.js';
 import { ElfError, findSection, isElf, parseElf, sectionBytes, wantsExecutable } from '../elf.js';
 import type { AnalyzedPackage } from '../types.js';
 
@@ -34,7 +34,6 @@ import type { AnalyzedPackage } from '../types.js';
  *   `cargo:kind: build`.
  */
 
-const MAX_WARNINGS = 20;
 /** Decompressed audit data larger than this is not what cargo-auditable writes. */
 const MAX_AUDIT_JSON = 64 * 1024 * 1024;
 
@@ -326,17 +325,14 @@ export const cargoAnalyzer: Analyzer = {
     return isCargoLock(path) || wantsExecutable(path, info);
   },
   analyze(file: LayerFile): AnalyzerOutput {
-    const warnings: string[] = [];
-    let dropped = 0;
-    const warn = (message: string) => {
-      if (warnings.length < MAX_WARNINGS) warnings.push(message);
-      else dropped++;
-    };
+    const limited = new FileWarnings(file.path);
+    const warnings = limited.list;
+    const warn = (message: string) => limited.add(message);
     const packages = isCargoLock(file.path)
       ? analyzeLock(file, warn)
       : analyzeAuditable(file, warn);
     if (packages === undefined) return {};
-    if (dropped > 0) warnings.push(`${file.path}: ${dropped} more warnings not shown`);
+    limited.done();
     return { packages, warnings };
   },
 };

@@ -1,4 +1,4 @@
-import type { Analyzer, AnalyzerOutput, LayerFile } from '../analyzer.js';
+import { FileWarnings, type Analyzer, type AnalyzerOutput, type LayerFile } from '../analyzer.js';
 import type { AnalyzedPackage } from '../types.js';
 
 /**
@@ -29,7 +29,6 @@ import type { AnalyzedPackage } from '../types.js';
 const INSTALLED = 'composer/installed.json';
 
 /** More warnings than this for one file are summarised in a last line. */
-const MAX_WARNINGS = 20;
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -54,14 +53,11 @@ export const composerAnalyzer: Analyzer = {
     return path === INSTALLED || path.endsWith(`/${INSTALLED}`);
   },
   analyze(file: LayerFile): AnalyzerOutput {
-    const warnings: string[] = [];
-    let dropped = 0;
-    const warn = (message: string) => {
-      if (warnings.length < MAX_WARNINGS) warnings.push(`${file.path}: ${message}`);
-      else dropped++;
-    };
+    const limited = new FileWarnings(file.path);
+    const warnings = limited.list;
+    const warn = (message: string) => limited.add(`${file.path}: ${message}`);
     const done = (packages: AnalyzedPackage[]): AnalyzerOutput => {
-      if (dropped > 0) warnings.push(`${file.path}: ${dropped} more warnings not shown`);
+      limited.done();
       return { packages, warnings };
     };
 

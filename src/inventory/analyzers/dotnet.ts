@@ -1,4 +1,4 @@
-import type { Analyzer, AnalyzerOutput, LayerFile } from '../analyzer.js';
+import { FileWarnings, type Analyzer, type AnalyzerOutput, type LayerFile } from '../analyzer.js';
 import type { AnalyzedPackage } from '../types.js';
 
 /**
@@ -34,7 +34,6 @@ const RUNTIMEPACK_PREFIX = 'runtimepack.';
 const CODE_ASSETS = ['runtime', 'native', 'runtimeTargets'];
 
 /** More warnings than this for one file are summarised in a last line. */
-const MAX_WARNINGS = 20;
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -78,14 +77,11 @@ export const dotnetAnalyzer: Analyzer = {
     return base.length > SUFFIX.length && base.endsWith(SUFFIX);
   },
   analyze(file: LayerFile): AnalyzerOutput {
-    const warnings: string[] = [];
-    let dropped = 0;
-    const warn = (message: string) => {
-      if (warnings.length < MAX_WARNINGS) warnings.push(`${file.path}: ${message}`);
-      else dropped++;
-    };
+    const limited = new FileWarnings(file.path);
+    const warnings = limited.list;
+    const warn = (message: string) => limited.add(`${file.path}: ${message}`);
     const done = (packages: AnalyzedPackage[]): AnalyzerOutput => {
-      if (dropped > 0) warnings.push(`${file.path}: ${dropped} more warnings not shown`);
+      limited.done();
       return { packages, warnings };
     };
 

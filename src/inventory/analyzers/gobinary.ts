@@ -1,4 +1,4 @@
-import type { Analyzer, AnalyzerOutput, LayerFile } from '../analyzer.js';
+import { FileWarnings, type Analyzer, type AnalyzerOutput, type LayerFile } from '../analyzer.js';
 import {
   type ElfFile,
   ElfError,
@@ -78,7 +78,6 @@ const SENTINEL = 16;
 /** Longer strings than this are not what a linker wrote. */
 const MAX_VERSION_LENGTH = 1024;
 const MAX_MODINFO_LENGTH = 64 * 1024 * 1024;
-const MAX_WARNINGS = 20;
 
 /** Build settings kept as `go:build:<key>` properties of the main module. */
 const KEPT_SETTINGS = new Set([
@@ -605,12 +604,9 @@ export const gobinaryAnalyzer: Analyzer = {
   version: 1,
   wants: wantsExecutable,
   analyze(file: LayerFile): AnalyzerOutput {
-    const warnings: string[] = [];
-    let dropped = 0;
-    const warn = (message: string) => {
-      if (warnings.length < MAX_WARNINGS) warnings.push(`${file.path}: ${message}`);
-      else dropped++;
-    };
+    const limited = new FileWarnings(file.path);
+    const warnings = limited.list;
+    const warn = (message: string) => limited.add(`${file.path}: ${message}`);
     let info: GoBuildInfo | undefined;
     try {
       info = readGoBuildInfo(file.content, warn);
@@ -626,7 +622,7 @@ export const gobinaryAnalyzer: Analyzer = {
     }
     if (!info) return {};
     const packages = goPackages(info, warn);
-    if (dropped > 0) warnings.push(`${file.path}: ${dropped} more warnings not shown`);
+    limited.done();
     return { packages, warnings };
   },
 };

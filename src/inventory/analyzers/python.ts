@@ -1,4 +1,4 @@
-import type { Analyzer, AnalyzerOutput, LayerFile } from '../analyzer.js';
+import { FileWarnings, type Analyzer, type AnalyzerOutput, type LayerFile } from '../analyzer.js';
 import type { AnalyzedPackage } from '../types.js';
 
 /**
@@ -43,7 +43,6 @@ const DPKG_DIRS = /^usr\/lib\/python(?:3|2\.\d+)\/dist-packages\//;
 const SITE_DIRS = new Set(['site-packages', 'dist-packages']);
 
 /** More warnings than this for one file are summarised in a last line. */
-const MAX_WARNINGS = 20;
 
 interface MetadataLocation {
   /** Directories between site-packages and the metadata (`setuptools/_vendor`), or ''. */
@@ -88,12 +87,9 @@ interface Headers {
 /** Read the header block of a core metadata file (see the module comment). */
 function parseHeaders(text: string, path: string): Headers {
   const fields = new Map<string, string[]>();
-  const warnings: string[] = [];
-  let dropped = 0;
-  const warn = (message: string) => {
-    if (warnings.length < MAX_WARNINGS) warnings.push(`${path}: ${message}`);
-    else dropped++;
-  };
+  const limited = new FileWarnings(path);
+  const warnings = limited.list;
+  const warn = (message: string) => limited.add(`${path}: ${message}`);
   const lines = text.split(/\r\n|\r|\n/);
   // a trailing newline leaves one empty string after the split: it is not a blank line
   const ended = lines.length > 1 && lines.at(-1) === '';
@@ -128,7 +124,7 @@ function parseHeaders(text: string, path: string): Headers {
   if (!closed && !ended && text !== '') {
     warn('the header block ends without a newline; the file may be truncated');
   }
-  if (dropped > 0) warnings.push(`${path}: ${dropped} more warnings not shown`);
+  limited.done();
   return { fields, warnings };
 }
 

@@ -14,7 +14,7 @@ import {
 import { bufferToNdbValues } from '@snyk/rpm-parser/dist/ndb/index.js';
 import { bufferToPackageInfo } from '@snyk/rpm-parser/dist/rpm/index.js';
 import type { PackageInfo } from '@snyk/rpm-parser/dist/rpm/types.js';
-import type { Analyzer, AnalyzerOutput, LayerFile } from '../analyzer.js';
+import { FileWarnings, type Analyzer, type AnalyzerOutput, type LayerFile } from '../analyzer.js';
 import type { AnalyzedPackage, SourcePackage } from '../types.js';
 
 /**
@@ -44,7 +44,6 @@ const WANTED = new Set([
 ]);
 
 /** More warnings than this for one file are summarised in a last line. */
-const MAX_WARNINGS = 20;
 
 export const rpmAnalyzer: Analyzer = {
   id: 'rpm',
@@ -54,12 +53,9 @@ export const rpmAnalyzer: Analyzer = {
     return WANTED.has(path);
   },
   async analyze(file: LayerFile, siblings: ReadonlyMap<string, Buffer>): Promise<AnalyzerOutput> {
-    const warnings: string[] = [];
-    let dropped = 0;
-    const warn = (message: string) => {
-      if (warnings.length < MAX_WARNINGS) warnings.push(`${file.path}: ${message}`);
-      else dropped++;
-    };
+    const limited = new FileWarnings(file.path);
+    const warnings = limited.list;
+    const warn = (message: string) => limited.add(`${file.path}: ${message}`);
 
     if (file.path.endsWith(WAL_SUFFIX)) {
       // Read together with its database (see sqliteHeaders); on its own it cannot be used.
@@ -113,7 +109,7 @@ export const rpmAnalyzer: Analyzer = {
       if (info.name === 'gpg-pubkey') continue;
       packages.push(toPackage(info, blob, warn));
     }
-    if (dropped > 0) warnings.push(`${file.path}: ${dropped} more warnings not shown`);
+    limited.done();
     return { packages, warnings };
   },
 };

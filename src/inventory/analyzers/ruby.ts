@@ -1,4 +1,4 @@
-import type { Analyzer, AnalyzerOutput, LayerFile } from '../analyzer.js';
+import { FileWarnings, type Analyzer, type AnalyzerOutput, type LayerFile } from '../analyzer.js';
 import type { AnalyzedPackage } from '../types.js';
 
 /**
@@ -24,7 +24,6 @@ const LOCKFILE = /(?:^|\/)(?:Gemfile\.lock|gems\.locked)$/;
 const INSIDE_GEM = /(?:^|\/)gems\/[^/]+\//;
 
 /** More warnings than this for one file are summarised in a last line. */
-const MAX_WARNINGS = 20;
 
 export const rubyAnalyzer: Analyzer = {
   id: 'ruby',
@@ -193,12 +192,9 @@ const SECTIONS = new Set([
 
 function parseLockfile(path: string, text: string): AnalyzerOutput {
   const packages: AnalyzedPackage[] = [];
-  const warnings: string[] = [];
-  let dropped = 0;
-  const warn = (line: number, message: string) => {
-    if (warnings.length < MAX_WARNINGS) warnings.push(`${path}:${line}: ${message}`);
-    else dropped++;
-  };
+  const limited = new FileWarnings(path);
+  const warnings = limited.list;
+  const warn = (line: number, message: string) => limited.add(`${path}:${line}: ${message}`);
   const seen = new Set<string>();
   let section: string | undefined;
   let inSpecs = false;
@@ -250,6 +246,6 @@ function parseLockfile(path: string, text: string): AnalyzerOutput {
     throw new Error(
       'not a Gemfile.lock: none of the sections Bundler writes (GEM, DEPENDENCIES, ...)',
     );
-  if (dropped > 0) warnings.push(`${path}: ${dropped} more warnings not shown`);
+  limited.done();
   return { packages, warnings };
 }

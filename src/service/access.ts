@@ -23,9 +23,12 @@ export async function findProject(
   const q = db.selectFrom('projects').selectAll();
   if (typeof idOrPath === 'number' || /^\d+$/.test(idOrPath)) {
     const id = Number(idOrPath);
-    if (!Number.isSafeInteger(id)) return undefined;
+    // ids are 32-bit integers on PostgreSQL: a larger one names no project
+    if (!Number.isSafeInteger(id) || id > 2_147_483_647) return undefined;
     return q.where('id', '=', id).executeTakeFirst();
   }
+  // PostgreSQL refuses NUL in text; such a path names no project
+  if (idOrPath.includes('\0') || idOrPath.length > 1000) return undefined;
   return q.where('path', '=', idOrPath).executeTakeFirst();
 }
 

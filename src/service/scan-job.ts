@@ -1,0 +1,332 @@
+/**
+ * The scan job: what a worker does for a queued scan.
+ *
+ * One attempt: load the scan and its registry; mark the scan running; pull the image BY DIGEST
+ * from the registry's configured URL (never from anything an event said); index it with the
+ * layer cache in the database; match it against the advisories; build its CycloneDX SBOM (with
+ * `regscan:report_type` = the scan's report type); then, in one transaction, store the SBOM, one
+ * occurrence per package, ingest the findings (ingest.ts) and mark the scan successful. Each step
+ * is a line in `scan_logs`, the scan's "pipeline" log.
+ *
+ * An attempt that fails logs its reason and throws: the queue retries it with backoff, and the
+ * scan goes back to `pending` with the error meanwhile. When the attempts are used up the worker
+ * calls onFailed once, and the scan becomes `failed` with the reason. A hostile or broken image
+ * fails with the scanning core's reason (digest mismatch, path traversal, …) like any other error.
+ */
+import type { Insertable, Kysely, Transaction } from 'kysely';
+import type { RegistryEvent, RegistryOptions } from '../image/registry.js';
+import { parsePlatform } from '../image/resolve.js';
+import type { LayerCache } from '../inventory/cache.js';
+import { inventoryImage } from '../inventory/inventory-image.js';
+import type { ImageInventory } from '../inventory/types.js';
+import { matchInventory } from '../match/match.js';
+import type { TakenJob } from '../queue/types.js';
+import type { JobHandler } from '../queue/worker.js';
+import { toCycloneDX } from '../sbom/cyclonedx.js';
+import { DatabaseLayerCache } from '../store/layer-cache.js';
+import type { DB, Registry, Scan, ScanLogsTable, SbomOccurrencesTable } from '../store/schema.js';
+import { VERSION } from '../version.js';
+import type { ScanJobPayload, ServiceContext } from './context.js';
+import { ingestScan, itemsFromFindings, type IngestItem } from './ingest.js';
+
+export interface ScanJobOptions {
+  /** Every registry request, retry and token fetch of the pull (tests count blob fetches). */
+  onRegistryEvent?: (event: RegistryEvent) => void;
+}
+
+type Db = Kysely<DB> | Transaction<DB>;
+type LogLevel = ScanLogsTable['level'];
+
+const OCCURRENCE_CHUNK = 300;
+const MAX_WARNING_LINES = 20;
+
+function messageOf(e: unknown): string {
+  if (e instanceof Error) return e.message || e.name;
+  return String(e);
+}
+
+/** `host[:port]` of a registry's base URL, and whether it is plain http. */
+export function registryEndpoint(url: string): { host: string; insecure: boolean } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new Error(`the registry URL "${url}" is not a URL`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    throw new Error(`the registry URL "${url}" is neither http nor https`);
+  }
+  if (u.pathname !== '/' && u.pathname !== '') {
+    throw new Error(`the registry URL "${url}" has a path; only a base URL is supported`);
+  }
+  return { host: u.host, insecure: u.protocol === 'http:' };
+}
+
+/** The handler workers of the scan queue run. */
+export function scanJobHandler(
+  ctx: ServiceContext,
+  options: ScanJobOptions = {},
+): Required<JobHandler<ScanJobPayload>> {
+  const db = ctx.database.db;
+
+  async function log(on: Db, scanId: number, level: LogLevel, message: string): Promise<void> {
+    await on
+      .insertInto('scan_logs')
+      .values({ scan_id: scanId, at: ctx.now().toISOString(), level, message })
+      .execute();
+  }
+
+  async function attempt(scan: Scan, job: TakenJob<ScanJobPayload>, signal: AbortSignal) {
+    const stopIfAborted = () => {
+      if (signal.aborted) throw new Error(`aborted: ${messageOf(signal.reason)}`);
+    };
+    if (scan.digest === null) throw new Error('the scan names no manifest digest to pull');
+    if (scan.registry_id === null) throw new Error('the scan names no registry to pull from');
+    const registry: Registry | undefined = await db
+      .selectFrom('registries')
+      .selectAll()
+      .where('id', '=', scan.registry_id)
+      .executeTakeFirst();
+    if (!registry) throw new Error(`registry #${scan.registry_id} no longer exists`);
+    const { host, insecure } = registryEndpoint(registry.url);
+    const reference = `${host}/${scan.repository}@${scan.digest}`;
+    const label = `${scan.repository}${scan.tag !== null ? `:${scan.tag}` : ''}@${scan.digest}`;
+    await log(
+      db,
+      scan.id,
+      'info',
+      `pulling ${label} from registry ${registry.name} (${registry.url}), attempt ${job.attempt} of ${job.maxAttempts}`,
+    );
+
+    const registryOptions: RegistryOptions = {
+      insecure,
+      timeoutMs: ctx.config.scan.registryTimeoutMs,
+      retries: ctx.config.scan.registryRetries,
+      ...(registry.username !== null ? { username: registry.username } : {}),
+      ...(registry.password !== null ? { password: registry.password } : {}),
+      ...(options.onRegistryEvent ? { onEvent: options.onRegistryEvent } : {}),
+    };
+    // No IndexOptions.onEvent here: with it, the indexer leaves a blob's late verification error
+    // (digest mismatch after the tar ended) unhandled, which would crash the process. The cache
+    // tells which layers were read instead.
+    const cache = new LayerUseTracker(new DatabaseLayerCache(db, () => ctx.now()));
+    const pull = inventoryImage(reference, {
+      registry: registryOptions,
+      platform: parsePlatform(ctx.config.scan.platform),
+      cache,
+    });
+    const images = await abortable(pull, signal);
+    stopIfAborted();
+    const withTag: ImageInventory[] = images.map(({ image, inventory }) => ({
+      image: { ...image, ...(scan.tag !== null ? { tag: scan.tag } : {}) },
+      inventory,
+    }));
+    const packageCount = withTag.reduce((n, i) => n + i.inventory.packages.length, 0);
+    const layerCount = withTag.reduce((n, i) => n + i.image.layers.length, 0);
+    await log(
+      db,
+      scan.id,
+      'info',
+      `indexed ${packageCount} packages in ${layerCount} layers (${Math.max(0, layerCount - cache.layersRead())} from the layer cache)`,
+    );
+    const warnings = withTag.flatMap((i) => i.inventory.warnings.map((w) => w.message));
+
+    const items: IngestItem[] = [];
+    let findingCount = 0;
+    for (const { inventory } of withTag) {
+      const result = matchInventory(inventory, ctx.advisories);
+      findingCount += result.findings.length;
+      items.push(...itemsFromFindings(result.findings, inventory));
+      warnings.push(...result.warnings);
+    }
+    for (const w of warnings.slice(0, MAX_WARNING_LINES)) await log(db, scan.id, 'warn', w);
+    if (warnings.length > MAX_WARNING_LINES) {
+      await log(db, scan.id, 'warn', `… and ${warnings.length - MAX_WARNING_LINES} more warnings`);
+    }
+    await log(db, scan.id, 'info', `matched: ${findingCount} findings`);
+
+    const sbom = toCycloneDX(withTag, {
+      toolVersion: VERSION,
+      reportType: scan.report_type,
+      timestamp: ctx.now(),
+    });
+    stopIfAborted();
+
+    await db.transaction().execute(async (trx) => {
+      const now = ctx.now().toISOString();
+      // a retried attempt after a crash mid-commit cannot leave rows, but be sure
+      await trx.deleteFrom('sbom_occurrences').where('scan_id', '=', scan.id).execute();
+      await trx.deleteFrom('sboms').where('scan_id', '=', scan.id).execute();
+      await trx
+        .insertInto('sboms')
+        .values({
+          scan_id: scan.id,
+          project_id: scan.project_id,
+          digest: scan.digest,
+          document: JSON.stringify(sbom),
+          created_at: now,
+        })
+        .execute();
+      const occurrences: Insertable<SbomOccurrencesTable>[] = withTag.flatMap(
+        ({ image, inventory }) =>
+          inventory.packages.map((p) => ({
+            project_id: scan.project_id,
+            scan_id: scan.id,
+            component_name: p.name,
+            component_version: p.version,
+            package_type: p.type,
+            purl: p.purl,
+            repository: scan.repository,
+            digest: image.manifestDigest,
+            layer: p.layer || null,
+            path: p.path || null,
+            source_type: scan.report_type,
+          })),
+      );
+      for (let i = 0; i < occurrences.length; i += OCCURRENCE_CHUNK) {
+        await trx
+          .insertInto('sbom_occurrences')
+          .values(occurrences.slice(i, i + OCCURRENCE_CHUNK))
+          .execute();
+      }
+      await log(trx, scan.id, 'info', `stored SBOM: ${occurrences.length} components`);
+      const counts = await ingestScan(ctx, trx, { scan, items });
+      await log(
+        trx,
+        scan.id,
+        'info',
+        `ingested: ${counts.new} new, ${counts.existing} existing, ${counts.redetected} detected again, ` +
+          `${counts.noLongerDetected} no longer detected`,
+      );
+      await trx
+        .updateTable('scans')
+        .set({
+          status: 'success',
+          error: null,
+          package_count: packageCount,
+          finding_count: findingCount,
+          finished_at: ctx.now().toISOString(),
+        })
+        .where('id', '=', scan.id)
+        .execute();
+    });
+  }
+
+  function observe(scan: Scan, status: 'success' | 'failed', startedAt: string | null): void {
+    ctx.metrics.scans.inc({ status, trigger: scan.trigger });
+    if (startedAt !== null) {
+      const seconds = (ctx.now().getTime() - Date.parse(startedAt)) / 1000;
+      if (Number.isFinite(seconds) && seconds >= 0)
+        ctx.metrics.scanDuration.observe({ status }, seconds);
+    }
+  }
+
+  return {
+    async run(job, signal) {
+      const scan = await db
+        .selectFrom('scans')
+        .selectAll()
+        .where('id', '=', job.payload.scanId)
+        .executeTakeFirst();
+      if (!scan) {
+        ctx.log.warn('scan job for a scan that no longer exists', { scan: job.payload.scanId });
+        return;
+      }
+      if (scan.status === 'success' || scan.status === 'failed' || scan.status === 'skipped') {
+        ctx.log.warn('scan job for a finished scan', { scan: scan.id, status: scan.status });
+        return;
+      }
+      const startedAt = ctx.now().toISOString();
+      await db
+        .updateTable('scans')
+        .set({ status: 'running', started_at: startedAt, attempts: job.attempt, error: null })
+        .where('id', '=', scan.id)
+        .execute();
+      try {
+        await attempt(scan, job, signal);
+      } catch (e) {
+        const reason = messageOf(e);
+        const last = job.attempt >= job.maxAttempts;
+        try {
+          await log(
+            db,
+            scan.id,
+            'error',
+            `attempt ${job.attempt} of ${job.maxAttempts} failed: ${reason}${last ? '' : ' (will retry)'}`,
+          );
+          await db
+            .updateTable('scans')
+            .set(last ? { error: reason } : { status: 'pending', error: reason })
+            .where('id', '=', scan.id)
+            .execute();
+        } catch (inner) {
+          ctx.log.error('could not record a failed scan attempt', {
+            scan: scan.id,
+            error: messageOf(inner),
+          });
+        }
+        throw e instanceof Error ? e : new Error(reason);
+      }
+      observe(scan, 'success', startedAt);
+      ctx.log.info('scan succeeded', { scan: scan.id });
+    },
+
+    async onFailed(job, error) {
+      const scan = await db
+        .selectFrom('scans')
+        .selectAll()
+        .where('id', '=', job.payload.scanId)
+        .executeTakeFirst();
+      if (!scan || scan.status === 'success' || scan.status === 'failed') return;
+      await log(db, scan.id, 'error', `scan failed after ${job.attempt} attempts: ${error}`);
+      await db
+        .updateTable('scans')
+        .set({ status: 'failed', error, finished_at: ctx.now().toISOString() })
+        .where('id', '=', scan.id)
+        .execute();
+      observe(scan, 'failed', scan.started_at);
+    },
+  };
+}
+
+/** A layer cache that remembers which layers missed, i.e. were read from the registry. */
+class LayerUseTracker implements LayerCache {
+  private readonly missed = new Set<string>();
+  constructor(private readonly inner: LayerCache) {}
+  async get(layerDigest: string, key: string): Promise<unknown> {
+    const value = await this.inner.get(layerDigest, key);
+    if (value === undefined) this.missed.add(layerDigest);
+    return value;
+  }
+  set(layerDigest: string, key: string, value: unknown): Promise<void> {
+    return this.inner.set(layerDigest, key, value);
+  }
+  layersRead(): number {
+    return this.missed.size;
+  }
+}
+
+/** `promise`, or a rejection as soon as `signal` aborts (the promise is left to settle alone). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.reject(new Error(`aborted: ${messageOf(signal.reason)}`));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      promise.catch(() => {});
+      reject(new Error(`aborted: ${messageOf(signal.reason)}`));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}

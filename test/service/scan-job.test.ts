@@ -1,0 +1,512 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Advisory } from '../../src/advisories/osv.js';
+import type { RegistryEvent } from '../../src/image/registry.js';
+import type { TakenJob } from '../../src/queue/types.js';
+import { SCAN_QUEUE, type ScanJobPayload } from '../../src/service/context.js';
+import { scanJobHandler, type ScanJobOptions } from '../../src/service/scan-job.js';
+import { queueScan } from '../../src/service/scans.js';
+import type { ServiceConfig } from '../../src/service/config.js';
+import type { Scan } from '../../src/store/schema.js';
+import { parseDpkgTruth, testImages, type TestImages } from '../support/images.js';
+import { sha256, writeOciLayout } from '../support/oci-layout.js';
+import { BACKENDS } from '../support/postgres.js';
+import { startRegistry, type TestRegistry } from '../support/registry.js';
+import { makeTestContext, type TestContext } from '../support/service-context.js';
+import { makeTar } from '../support/tar.js';
+
+/**
+ * The scan job against a real Distribution registry holding real test images, on both
+ * databases; and against registries that fail (500, no answer, a blob that is not what its
+ * digest says) and hostile images.
+ *
+ * The advisory is written for this test (see test/e2e/scan.test.ts for why): zlib, as installed
+ * in the base image, fixed in `<installed>+1`, keyed by source package under `Debian:12`.
+ */
+let images: TestImages;
+let registry: TestRegistry;
+let authRegistry: TestRegistry;
+let work: string;
+let zlibAdvisory: Advisory;
+const servers: Server[] = [];
+let failing: { url: string; requests: () => number };
+let silent: { url: string };
+let tampered: { url: string; digest: string };
+let traversalDigest: string;
+
+/** A tiny registry serving an OCI layout as is, tampered blobs included. */
+async function serveLayout(root: string): Promise<string> {
+  const server = createServer((req, res) => {
+    void (async () => {
+      const url = req.url ?? '';
+      if (url === '/v2/' || url === '/v2') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        return;
+      }
+      const m = /^\/v2\/.+\/(manifests|blobs)\/(sha256:[a-f0-9]{64})$/.exec(url);
+      if (!m) {
+        res.writeHead(404).end();
+        return;
+      }
+      try {
+        const bytes = await readFile(join(root, 'blobs', 'sha256', m[2]!.slice(7)));
+        const type =
+          m[1] === 'manifests'
+            ? 'application/vnd.oci.image.manifest.v1+json'
+            : 'application/octet-stream';
+        res.writeHead(200, {
+          'content-type': type,
+          'content-length': bytes.length,
+          'docker-content-digest': m[2]!,
+        });
+        res.end(bytes);
+      } catch {
+        res.writeHead(404).end();
+      }
+    })();
+  });
+  return listen(server);
+}
+
+async function listen(server: Server): Promise<string> {
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+beforeAll(async () => {
+  images = await testImages();
+  const zlib = parseDpkgTruth(await readFile(images.truthPath('base'), 'utf8')).find(
+    (p) => p.source.name === 'zlib',
+  )!;
+  zlibAdvisory = {
+    schema_version: '1.6.0',
+    id: 'DEBIAN-TEST-ZLIB',
+    modified: '2026-11-01T00:00:00Z',
+    summary: 'zlib test advisory',
+    aliases: ['CVE-2099-9001'],
+    affected: [
+      {
+        package: { ecosystem: 'Debian:12', name: 'zlib' },
+        ranges: [
+          {
+            type: 'ECOSYSTEM',
+            events: [{ introduced: '0' }, { fixed: `${zlib.source.version}+1` }],
+          },
+        ],
+      },
+    ],
+  };
+
+  registry = await startRegistry();
+  await registry.push(`oci:${images.ociLayout}:base`, 'group/app:latest');
+  authRegistry = await startRegistry({ auth: 'htpasswd' });
+  await authRegistry.push(`oci:${images.ociLayout}:base`, 'group/app:latest');
+
+  // hostile images: a layer entry escaping the root (pushed to the real registry, whose digests
+  // are all right), and a blob whose bytes are not what its digest says (a real registry would
+  // refuse it at push, so a tiny one serves it)
+  work = await mkdtemp(join(tmpdir(), 'regscan-scan-job-'));
+  const traversal = gzipSync(
+    await makeTar([{ name: '../../etc/passwd', content: 'root:x:0:0::/root:/bin/sh\n' }]),
+  );
+  const status = gzipSync(
+    await makeTar([
+      { name: 'etc/os-release', content: 'ID=debian\nVERSION_ID=12\n' },
+      {
+        name: 'var/lib/dpkg/status',
+        content: 'Package: a\nStatus: install ok installed\nVersion: 1\n',
+      },
+    ]),
+  );
+  const flipped = Buffer.from(status);
+  flipped[flipped.length - 1] = flipped[flipped.length - 1]! ^ 0xff;
+  await writeOciLayout(join(work, 'hostile'), [{ tag: 'traversal', layers: [traversal] }]);
+  await writeOciLayout(join(work, 'tampered'), [
+    { tag: 'mismatch', layers: [status], tamper: { 0: flipped } },
+  ]);
+  await registry.push(`oci:${join(work, 'hostile')}:traversal`, 'group/app:traversal');
+  traversalDigest = await manifestDigestOf(join(work, 'hostile'));
+  tampered = {
+    url: await serveLayout(join(work, 'tampered')),
+    digest: await manifestDigestOf(join(work, 'tampered')),
+  };
+
+  let count = 0;
+  failing = {
+    url: await listen(
+      createServer((_req, res) => {
+        count++;
+        res.writeHead(500, { 'content-type': 'text/plain' }).end('internal trouble');
+      }),
+    ),
+    requests: () => count,
+  };
+  // accepts connections, never answers
+  silent = { url: await listen(createServer(() => {})) };
+});
+
+async function manifestDigestOf(layout: string): Promise<string> {
+  const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as {
+    manifests: { digest: string }[];
+  };
+  return index.manifests[0]!.digest;
+}
+
+afterAll(async () => {
+  for (const s of servers) {
+    s.closeAllConnections();
+    await new Promise((resolve) => s.close(resolve));
+  }
+  await registry?.stop();
+  await authRegistry?.stop();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe.each(BACKENDS)('the scan job on %s', (dialect) => {
+  let ctx: TestContext;
+  let projectId: number;
+
+  beforeAll(async () => {
+    ctx = await makeTestContext(dialect);
+    ctx.advisories.add(zlibAdvisory);
+    const project = await ctx.database.db
+      .insertInto('projects')
+      .values({
+        path: 'group/app',
+        name: 'app',
+        scanning_enabled: 1,
+        supported_tags: '["latest"]',
+        daily_limit: 50,
+        created_at: ctx.now().toISOString(),
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    projectId = project.id;
+  });
+  afterAll(async () => {
+    await ctx?.close();
+  });
+
+  async function addRegistry(
+    url: string,
+    credentials?: { username: string; password: string },
+  ): Promise<number> {
+    const row = await ctx.database.db
+      .insertInto('registries')
+      .values({
+        project_id: null,
+        name: `registry-${Math.random().toString(36).slice(2, 8)}`,
+        url,
+        username: credentials?.username ?? null,
+        password: credentials?.password ?? null,
+        secret_hash: 'x'.repeat(64),
+        created_at: ctx.now().toISOString(),
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return row.id;
+  }
+
+  async function queue(
+    registryId: number,
+    digest: string,
+    tag = 'latest',
+    maxAttempts?: number,
+  ): Promise<Scan> {
+    const saved = ctx.config.queue.maxAttempts;
+    if (maxAttempts !== undefined) ctx.config.queue.maxAttempts = maxAttempts;
+    try {
+      return await ctx.database.db.transaction().execute((trx) =>
+        queueScan(ctx, trx, {
+          projectId,
+          registryId,
+          repository: 'group/app',
+          tag,
+          digest,
+          trigger: 'registry_push',
+        }),
+      );
+    } finally {
+      ctx.config.queue.maxAttempts = saved;
+    }
+  }
+
+  /** Takes the next scan job (moving the clock past any retry backoff). */
+  async function take(): Promise<TakenJob<ScanJobPayload>> {
+    for (let i = 0; i < 20; i++) {
+      const job = await ctx.queue.take<ScanJobPayload>(SCAN_QUEUE, 'test-worker', 60_000);
+      if (job) return job;
+      ctx.advanceClock(60_000);
+    }
+    throw new Error('no scan job to take');
+  }
+
+  /**
+   * Runs the scan's job the way a worker does until it succeeds or fails for good; returns the
+   * error of each failed attempt.
+   */
+  async function runJob(options: ScanJobOptions = {}): Promise<string[]> {
+    const handler = scanJobHandler(ctx, options);
+    const errors: string[] = [];
+    for (;;) {
+      const job = await take();
+      try {
+        await handler.run(job, new AbortController().signal);
+        await ctx.queue.complete(job.id, 'test-worker');
+        return errors;
+      } catch (e) {
+        const reason = (e as Error).message;
+        errors.push(reason);
+        if ((await ctx.queue.fail(job.id, 'test-worker', reason)) === 'failed') {
+          await handler.onFailed(job, reason);
+          return errors;
+        }
+        const scan = await scanRow(job.payload.scanId);
+        expect(scan.status).toBe('pending');
+        expect(scan.error).toBe(reason);
+      }
+    }
+  }
+
+  const scanRow = (id: number) =>
+    ctx.database.db.selectFrom('scans').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  const logOf = async (id: number) =>
+    (
+      await ctx.database.db
+        .selectFrom('scan_logs')
+        .select(['level', 'message'])
+        .where('scan_id', '=', id)
+        .orderBy('id')
+        .execute()
+    ).map((l) => `${l.level}: ${l.message}`);
+
+  const base = () => images.images.images.base;
+  const metric = async (status: string) => {
+    const m = await ctx.metrics.scans.get();
+    return m.values.find((v) => v.labels.status === status)?.value ?? 0;
+  };
+
+  it('pulls, indexes, matches and stores a scan of a real image', async () => {
+    const registryId = await addRegistry(`http://${registry.host}`);
+    const scan = await queue(registryId, base().manifest);
+    const successBefore = await metric('success');
+    expect(await runJob()).toEqual([]);
+
+    const done = await scanRow(scan.id);
+    expect(done).toMatchObject({ status: 'success', error: null, attempts: 1, finding_count: 1 });
+    expect(done.package_count).toBe(base().packages);
+    expect(done.started_at).not.toBeNull();
+    expect(done.finished_at! >= done.started_at!).toBe(true);
+
+    const vulns = await ctx.database.db
+      .selectFrom('vulnerabilities')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .execute();
+    expect(vulns.map((v) => [v.package_name, v.advisory_id, v.report_type, v.tag])).toEqual([
+      ['zlib1g', 'DEBIAN-TEST-ZLIB', 'container_scanning_for_registry', 'latest'],
+    ]);
+    expect(vulns[0]).toMatchObject({
+      repository: 'group/app',
+      state: 'detected',
+      cve: 'CVE-2099-9001',
+      os: 'debian 12',
+      digest: base().manifest,
+      last_scan_id: scan.id,
+      fix_state: 'fixed',
+      has_fix: 1,
+    });
+
+    const sbom = await ctx.database.db
+      .selectFrom('sboms')
+      .selectAll()
+      .where('scan_id', '=', scan.id)
+      .executeTakeFirstOrThrow();
+    expect(sbom.digest).toBe(base().manifest);
+    const doc = JSON.parse(sbom.document) as {
+      bomFormat: string;
+      metadata: { properties: { name: string; value: string }[]; component: { name: string } };
+    };
+    expect(doc.bomFormat).toBe('CycloneDX');
+    expect(doc.metadata.properties).toContainEqual({
+      name: 'regscan:report_type',
+      value: 'container_scanning_for_registry',
+    });
+    expect(doc.metadata.component.name).toBe(`${registry.host}/group/app`);
+
+    const occurrences = await ctx.database.db
+      .selectFrom('sbom_occurrences')
+      .selectAll()
+      .where('scan_id', '=', scan.id)
+      .execute();
+    expect(occurrences).toHaveLength(base().packages);
+    expect(new Set(occurrences.map((o) => o.source_type))).toEqual(
+      new Set(['container_scanning_for_registry']),
+    );
+    expect(occurrences.find((o) => o.component_name === 'zlib1g')).toMatchObject({
+      repository: 'group/app',
+      digest: base().manifest,
+      package_type: 'deb',
+      layer: base().layers[0]!.diffId,
+      path: 'var/lib/dpkg/status',
+    });
+
+    const log = await logOf(scan.id);
+    expect(log).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^info: pulling group/app:latest@${base().manifest} from registry registry-\\w+ \\(http://${registry.host.replace(/\./g, '\\.')}\\), attempt 1 of 3$`,
+        ),
+      ),
+      `info: indexed ${base().packages} packages in 1 layers (0 from the layer cache)`,
+      'info: matched: 1 findings',
+      `info: stored SBOM: ${base().packages} components`,
+      'info: ingested: 1 new, 0 existing, 0 detected again, 0 no longer detected',
+    ]);
+    expect(await metric('success')).toBe(successBefore + 1);
+  });
+
+  it('a second scan of the same image reuses the layer cache', async () => {
+    const cached = await ctx.database.db
+      .selectFrom('layer_cache')
+      .select(['layer_digest', 'key'])
+      .execute();
+    const layer = base().layers[0]!.digest;
+    expect(cached.filter((c) => c.layer_digest === layer).length).toBeGreaterThan(1);
+
+    const registryId = await addRegistry(`http://${registry.host}`);
+    const scan = await queue(registryId, base().manifest);
+    const requests: string[] = [];
+    const onRegistryEvent = (e: RegistryEvent) => {
+      if (e.type === 'request') requests.push(e.url);
+    };
+    expect(await runJob({ onRegistryEvent })).toEqual([]);
+    expect((await scanRow(scan.id)).status).toBe('success');
+    // the manifest and config were fetched, the layer blob was not
+    expect(requests.some((u) => u.includes(`/manifests/${base().manifest}`))).toBe(true);
+    expect(requests.some((u) => u.includes(`/blobs/${base().config}`))).toBe(true);
+    expect(requests.filter((u) => u.includes(layer))).toEqual([]);
+    const log = await logOf(scan.id);
+    expect(log).toContain(
+      `info: indexed ${base().packages} packages in 1 layers (1 from the layer cache)`,
+    );
+    expect(log).toContain(
+      'info: ingested: 0 new, 1 existing, 0 detected again, 0 no longer detected',
+    );
+  });
+
+  it('pulls with the registry’s credentials', async () => {
+    const registryId = await addRegistry(`http://${authRegistry.host}`, authRegistry.credentials);
+    const scan = await queue(registryId, base().manifest, 'auth');
+    expect(await runJob()).toEqual([]);
+    expect((await scanRow(scan.id)).status).toBe('success');
+  });
+
+  it('without credentials the pull is refused, with the reason', async () => {
+    const registryId = await addRegistry(`http://${authRegistry.host}`);
+    const scan = await queue(registryId, base().manifest, 'noauth', 1);
+    const errors = await runJob();
+    expect(errors).toHaveLength(1);
+    const failed = await scanRow(scan.id);
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatch(/401|unauthori[sz]ed|authentication/i);
+  });
+
+  type FailCase = [
+    name: string,
+    registryUrl: () => string,
+    digest: () => string,
+    reason: RegExp,
+    config?: Partial<ServiceConfig['scan']>,
+  ];
+  const failCases: FailCase[] = [
+    [
+      'a registry answering 500',
+      () => failing.url,
+      () => base().manifest,
+      /internal trouble \(HTTP 500 from 127\.0\.0\.1:/,
+    ],
+    [
+      'a registry that never answers',
+      () => silent.url,
+      () => base().manifest,
+      /timeout|timed out/i,
+      { registryTimeoutMs: 300 },
+    ],
+    [
+      'a blob that is not what its digest says',
+      () => tampered.url,
+      () => tampered.digest,
+      /digest mismatch for blob sha256:/,
+    ],
+    [
+      'a layer entry escaping the image root',
+      () => `http://${registry.host}`,
+      () => traversalDigest,
+      /escapes the image root \(path traversal\)/,
+    ],
+    [
+      'a manifest the registry does not have',
+      () => `http://${registry.host}`,
+      () => sha256(Buffer.from('nothing')),
+      /MANIFEST_UNKNOWN|manifest unknown|404/i,
+    ],
+  ];
+
+  it.each(failCases)(
+    '%s: every attempt fails with the reason, then the scan fails',
+    async (_name, url, digest, reason, scanConfig) => {
+      const saved = { ...ctx.config.scan };
+      Object.assign(ctx.config.scan, scanConfig ?? {});
+      try {
+        const registryId = await addRegistry(url());
+        const scan = await queue(registryId, digest(), 'broken');
+        const failedBefore = await metric('failed');
+        const errors = await runJob();
+        expect(errors).toHaveLength(3);
+        for (const e of errors) expect(e).toMatch(reason);
+        const failed = await scanRow(scan.id);
+        expect(failed).toMatchObject({ status: 'failed', attempts: 3 });
+        expect(failed.error).toMatch(reason);
+        expect(failed.finished_at).not.toBeNull();
+        const log = await logOf(scan.id);
+        expect(log.filter((l) => l.startsWith('error: attempt'))).toHaveLength(3);
+        expect(log.at(-1)).toMatch(/^error: scan failed after 3 attempts: /);
+        expect(await metric('failed')).toBe(failedBefore + 1);
+        // nothing stored for a failed scan
+        const sboms = await ctx.database.db
+          .selectFrom('sboms')
+          .select('scan_id')
+          .where('scan_id', '=', scan.id)
+          .execute();
+        expect(sboms).toEqual([]);
+      } finally {
+        Object.assign(ctx.config.scan, saved);
+      }
+    },
+  );
+
+  it('the failing registry was really asked, once per attempt (no client retries configured)', () => {
+    // /v2/ ping or manifest request per attempt, on both backends' runs so far
+    expect(failing.requests()).toBeGreaterThanOrEqual(3);
+  });
+
+  it('a job for a finished scan does nothing', async () => {
+    const registryId = await addRegistry(failing.url);
+    const scan = await queue(registryId, base().manifest, 'done');
+    await ctx.database.db
+      .updateTable('scans')
+      .set({ status: 'success' })
+      .where('id', '=', scan.id)
+      .execute();
+    const before = failing.requests();
+    expect(await runJob()).toEqual([]);
+    expect(failing.requests()).toBe(before);
+  });
+});

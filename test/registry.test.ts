@@ -659,6 +659,40 @@ describe('registry source with htpasswd auth', () => {
       else process.env.DOCKER_CONFIG = saved;
     }
   });
+
+  it('reads no Docker config at all with dockerConfigPath: false', async () => {
+    const { dir } = await makeTempDir();
+    const { username, password } = registry.credentials!;
+    const auth = Buffer.from(`${username}:${password}`).toString('base64');
+    await writeFile(
+      join(dir, 'config.json'),
+      JSON.stringify({ auths: { [registry.host]: { auth } } }),
+    );
+    const saved = process.env.DOCKER_CONFIG;
+    process.env.DOCKER_CONFIG = dir; // the host's own credentials for this very registry
+    try {
+      const r = ref(registry.host, 'group/app', '1.0');
+      // by default (the CLI) the host's config is used
+      await withSource(r, {}, async (source) => {
+        expect((await source.manifest()).digest).toBe(layout.amd64.manifest.digest);
+      });
+      // switched off: anonymous, refused
+      await withSource(r, { dockerConfigPath: false }, async (source) => {
+        const err = await rejection(source.manifest());
+        expect(err).toBeInstanceOf(RegistryError);
+        expect(err.status).toBe(401);
+        expect(err.code).toBe('UNAUTHORIZED');
+        expect(err.message).toContain('no credentials were given (set username/password)');
+      });
+      // given credentials still work
+      await withSource(r, { dockerConfigPath: false, username, password }, async (source) => {
+        expect((await source.manifest()).digest).toBe(layout.amd64.manifest.digest);
+      });
+    } finally {
+      if (saved === undefined) delete process.env.DOCKER_CONFIG;
+      else process.env.DOCKER_CONFIG = saved;
+    }
+  });
 });
 
 // ---------- token auth ----------

@@ -11,7 +11,7 @@ import { atLeast, findProject, roleIn } from '../service/access.js';
 import type { ServiceContext } from '../service/context.js';
 import { authenticateToken, type AuthenticatedUser } from '../service/users.js';
 import type { Project, Role } from '../store/schema.js';
-import { forbidden, notFound, unauthorized } from './errors.js';
+import { forbidden, HttpError, notFound, unauthorized } from './errors.js';
 
 export type RouteAuth = 'user' | 'public' | 'registry';
 
@@ -63,7 +63,9 @@ export function requireAdmin(request: FastifyRequest): AuthenticatedUser {
 
 /**
  * The project named by `idOrPath` when the user has at least `role` in it. 404 when the project
- * does not exist or the user is no member (not even guest); 403 when the role is too low.
+ * does not exist or the user is no member (not even guest); 403 when the role is too low. Any
+ * `:id` parameter may come here as it is: an id beyond the 32-bit range, or a path PostgreSQL
+ * could not compare, names no project (404), never a database error.
  */
 export async function requireProject(
   ctx: ServiceContext,
@@ -78,4 +80,23 @@ export async function requireProject(
   if (!has) throw notFound('project not found');
   if (!atLeast(has, role)) throw forbidden(`needs the ${role} role in ${project.path}`);
   return { project, role: has };
+}
+
+/**
+ * The project a record (vulnerability, scan) belongs to, when the user has `role` in it; 404 with
+ * `what` when the user is no member, so records of other projects cannot be probed.
+ */
+export async function requireProjectOf(
+  ctx: ServiceContext,
+  request: FastifyRequest,
+  projectId: number,
+  role: Role,
+  what: string,
+): Promise<{ project: Project; role: Role }> {
+  try {
+    return await requireProject(ctx, request, projectId, role);
+  } catch (e) {
+    if (e instanceof HttpError && e.statusCode === 404) throw notFound(`${what} not found`);
+    throw e;
+  }
 }

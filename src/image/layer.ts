@@ -238,7 +238,8 @@ export async function walkLayer(
     for (const s of stages) s.destroy();
     tar.destroy();
     if (err instanceof ImageError) throw err;
-    throw new ImageError(`layer could not be read: ${(err as Error).message}`);
+    // the cause tells a broken layer (zlib, tar) from a transfer that failed (a network error)
+    throw new ImageError(`layer could not be read: ${(err as Error).message}`, { cause: err });
   }
   return result;
 }

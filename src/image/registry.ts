@@ -53,8 +53,12 @@ export interface RegistryOptions {
    * Docker `config.json` to read credentials from when no username is given. Default
    * `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json` (a missing default file is fine;
    * a missing explicit one is an error). Credential helpers are ignored.
+   *
+   * `false`: no Docker config at all, only `username`/`password` (or none). A service pulling
+   * from registries other people configure must say so: otherwise a registry URL someone
+   * registers would be pulled from with the credentials of the host the service runs on.
    */
-  dockerConfigPath?: string;
+  dockerConfigPath?: string | false;
   /** Plain http instead of https (see the note at the top of this file). Default false. */
   insecure?: boolean;
   /** Connect, headers and idle-body timeout per request, in ms. Default 30 000. */
@@ -146,6 +150,7 @@ class RegistrySource implements ImageSource {
     this.auth = new Authenticator({
       registry: ref.registry,
       credentials: () => this.credentials(),
+      whereCredentialsGo: this.whereCredentialsGo(),
       fetchToken: (realm, scope, creds) => this.fetchToken(realm, scope, creds),
       now: options.now ?? Date.now,
     });
@@ -253,11 +258,16 @@ class RegistrySource implements ImageSource {
   private async hint(status: number): Promise<string> {
     if (status !== 401 && status !== 403) return '';
     const creds = await this.credentials().catch(() => undefined);
-    if (!creds)
-      return 'no credentials were given (set username/password or a Docker config.json entry)';
+    if (!creds) return `no credentials were given (${this.whereCredentialsGo()})`;
     return status === 401
       ? `the credentials of user "${creds.username}" were not accepted`
       : `user "${creds.username}" may not pull ${this.ref.repository}`;
+  }
+
+  private whereCredentialsGo(): string {
+    return this.options.dockerConfigPath === false
+      ? 'set username/password'
+      : 'set username/password or a Docker config.json entry';
   }
 
   private credentials(): Promise<Credentials | undefined> {
@@ -268,6 +278,7 @@ class RegistrySource implements ImageSource {
   private async loadCredentials(): Promise<Credentials | undefined> {
     const { username, password, dockerConfigPath } = this.options;
     if (username !== undefined && username !== '') return { username, password: password ?? '' };
+    if (dockerConfigPath === false) return undefined;
     const path = dockerConfigPath ?? defaultDockerConfigPath();
     return credentialsFromDockerConfig(this.ref.registry, path, dockerConfigPath !== undefined);
   }

@@ -1,4 +1,5 @@
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
 import { openVerifiedBlob } from '../image/blob.js';
 import { DEFAULT_LIMITS, walkLayer, type EntryInfo, type LayerLimits } from '../image/layer.js';
 import type { ResolvedImage, ResolvedLayer } from '../image/resolve.js';
@@ -82,14 +83,21 @@ async function analyzeLayer(
 
   event('reading');
   const blob = await openVerifiedBlob(source, layer);
-  const counted = options.onEvent
-    ? blob.pipe(
-        new ByteCounter((bytes) =>
-          options.onEvent?.({ type: 'bytes', digest: layer.digest, bytes }),
-        ),
-      )
-    : blob;
-  if (counted !== blob) blob.on('error', (err) => counted.destroy(err));
+  // Settles once the blob was read to its end and verified, or failed. Listening from the start
+  // means no failure of the blob is ever unhandled, however late it comes (a digest mismatch is
+  // only known after the last byte, which may be after the tar ended).
+  const verified = finished(blob);
+  verified.catch(() => {}); // awaited below once the walk succeeded; else the walk's error wins
+  let stream: Readable = blob;
+  if (options.onEvent) {
+    const counter = new ByteCounter((bytes) =>
+      options.onEvent?.({ type: 'bytes', digest: layer.digest, bytes }),
+    );
+    // a pipeline passes the blob's failure on to the counter (so the walk fails with it) and
+    // listens on both, whenever that failure comes
+    pipeline(blob, counter).catch(() => {});
+    stream = counter;
+  }
   // Each wanted file is analysed as soon as it is read and its bytes dropped; only analyzers that
   // need a layer's files together (SQLite and its -wal) keep theirs until the walk ends.
   const fresh: Record<string, LayerAnalysis> = {};
@@ -110,13 +118,22 @@ async function analyzeLayer(
   let entries;
   try {
     entries = await walkLayer(
-      counted,
+      stream,
       (path, info) => missing.some((a) => a.wants(path, info)),
       options.limits,
       onFile,
     );
+    // Nothing read from a blob counts unless all of it was verified: the blob ends only after
+    // its digest matched. (The walk reads to the end; this holds whatever the walk does.)
+    if (!blob.readableEnded) throw new ImageError('the layer was not read to its end');
+    await verified;
   } catch (err) {
-    throw new ImageError(`layer ${layer.digest}: ${(err as Error).message}`);
+    // when the blob itself failed (digest mismatch, cut short), that is the reason; the walk's
+    // error is then only a consequence of the bad bytes
+    const reason = blob.errored instanceof ImageError ? blob.errored : (err as Error);
+    stream.destroy();
+    blob.destroy();
+    throw new ImageError(`layer ${layer.digest}: ${reason.message}`, { cause: reason });
   }
   changes = { whiteouts: entries.whiteouts, opaqueDirs: entries.opaqueDirs };
   for (const [a, files] of together) {

@@ -12,13 +12,22 @@
  *   A job whose lease expired on its *last* attempt is not run again: take() marks it failed in
  *   the same statement and hands it out flagged `expired`, so exactly one worker reports that
  *   failure (the Worker calls its handler's onFailed, e.g. to mark the scan failed).
+ * - fail() retries with backoff (1 s, 2 s, 4 s, …) until the attempts are used up; a caller that
+ *   knows retrying cannot help passes `{ retry: false }` and the job fails at once.
  * - complete(), fail() and renew() only touch a job this worker still holds (running, locked by
  *   it, same attempt): a worker that lost its lease cannot overwrite the new owner's state.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../store/database.js';
 import type { DB, Job, JobStatus } from '../store/schema.js';
-import type { EnqueueOptions, FailOutcome, JobQueue, QueueDepth, TakenJob } from './types.js';
+import type {
+  EnqueueOptions,
+  FailOptions,
+  FailOutcome,
+  JobQueue,
+  QueueDepth,
+  TakenJob,
+} from './types.js';
 
 export interface DatabaseJobQueueOptions {
   /** The clock (default: real time). */
@@ -160,8 +169,14 @@ export class DatabaseJobQueue implements JobQueue {
   /**
    * Returns 'retry' also when this worker no longer holds the job (nothing is changed then: the
    * job's new owner decides its fate), so the caller reports a failure only when it was final.
+   * With `{ retry: false }` the job fails now even with attempts left.
    */
-  async fail(jobId: number, workerId: string, error: string): Promise<FailOutcome> {
+  async fail(
+    jobId: number,
+    workerId: string,
+    error: string,
+    options: FailOptions = {},
+  ): Promise<FailOutcome> {
     const job = await this.db
       .selectFrom('jobs')
       .selectAll()
@@ -171,7 +186,7 @@ export class DatabaseJobQueue implements JobQueue {
       .executeTakeFirst();
     if (!job) return 'retry';
     const now = this.now();
-    const retry = job.attempts < job.max_attempts;
+    const retry = options.retry !== false && job.attempts < job.max_attempts;
     const result = await this.db
       .updateTable('jobs')
       .set({

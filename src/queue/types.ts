@@ -32,6 +32,14 @@ export interface TakenJob<P = unknown> {
 
 export type FailOutcome = 'retry' | 'failed';
 
+export interface FailOptions {
+  /**
+   * false: the job fails for good now, whatever attempts it has left (retrying cannot help, e.g.
+   * what it works on is gone or refused). Default true: retried until its attempts are used up.
+   */
+  retry?: boolean;
+}
+
 export interface QueueDepth {
   queued: number;
   running: number;
@@ -60,8 +68,11 @@ export interface JobQueue {
   /** Extends the lease of a job this worker holds; false when it no longer holds it. */
   renew(jobId: number, workerId: string, leaseMs: number): Promise<boolean>;
   complete(jobId: number, workerId: string): Promise<void>;
-  /** Records the error; the job is retried with backoff until its attempts are used up. */
-  fail(jobId: number, workerId: string, error: string): Promise<FailOutcome>;
+  /**
+   * Records the error; the job is retried with backoff until its attempts are used up, or fails
+   * at once with `{ retry: false }`. 'failed' means this call made the failure final.
+   */
+  fail(jobId: number, workerId: string, error: string, options?: FailOptions): Promise<FailOutcome>;
   depth(queue?: string): Promise<QueueDepth>;
   get(jobId: number): Promise<Job | undefined>;
 }

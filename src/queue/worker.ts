@@ -1,8 +1,9 @@
 /**
  * The worker loop: takes jobs of one queue and runs up to `concurrency` of them at once with a
  * handler. While a job runs its lease is renewed every leaseMs/3; a handler that throws fails the
- * attempt (the queue retries it with backoff), and when the failure is final — or the job's
- * previous worker died on its last attempt — the handler's onFailed hook reports it.
+ * attempt (the queue retries it with backoff), unless it throws a PermanentJobError, which fails
+ * the job for good at once. When the failure is final — or the job's previous worker died on its
+ * last attempt — the handler's onFailed hook reports it.
  *
  * An idle worker looks for jobs every pollMs, or at once when woken (wake(), called after an
  * in-process enqueue) or when one of its jobs finishes. Nothing that goes wrong in a handler or
@@ -27,8 +28,19 @@ export interface WorkerOptions {
   log?: ServiceLogger;
 }
 
+/**
+ * What a handler throws when retrying cannot help (what the job works on is gone, refused or
+ * broken): the job fails for good at once, whatever attempts it has left, and onFailed is called.
+ */
+export class PermanentJobError extends Error {
+  override readonly name = 'PermanentJobError';
+}
+
 export interface JobHandler<P = unknown> {
-  /** Does the job; throws to fail the attempt. `signal` aborts when the worker stops or loses the job. */
+  /**
+   * Does the job; throws to fail the attempt (a PermanentJobError to fail the job for good).
+   * `signal` aborts when the worker stops or loses the job.
+   */
   run(job: TakenJob<P>, signal: AbortSignal): Promise<void>;
   /** Called once when the job has failed for good, with the reason. */
   onFailed?(job: TakenJob<P>, error: string): Promise<void>;
@@ -186,17 +198,19 @@ export class Worker<P = unknown> {
       );
     }, leaseMs / 3);
     let error: string | undefined;
+    let retry = true;
     try {
       await this.handler.run(job, controller.signal);
     } catch (e) {
       error = messageOf(e);
+      retry = !(e instanceof PermanentJobError);
     } finally {
       clearInterval(renewal);
     }
     try {
       if (error === undefined) {
         await queue.complete(job.id, this.workerId);
-      } else if ((await queue.fail(job.id, this.workerId, error)) === 'failed') {
+      } else if ((await queue.fail(job.id, this.workerId, error, { retry })) === 'failed') {
         await this.reportFailure(job, error);
       } else {
         this.log.warn('job failed; it will be retried', { ...fields, error });

@@ -17,6 +17,7 @@
  */
 import type { Kysely } from 'kysely';
 import picomatch from 'picomatch';
+import { isUniqueViolation } from '../store/errors.js';
 import type { DB, Project, Role } from '../store/schema.js';
 import { ROLES } from '../store/schema.js';
 import { atLeast, roleRank } from './access.js';
@@ -183,16 +184,6 @@ export function projectView(project: Project, role?: Role): ProjectView {
   };
 }
 
-/** A unique constraint refused the row (PostgreSQL 23505, SQLite SQLITE_CONSTRAINT_*). */
-export function isUniqueViolation(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return (
-    code === '23505' ||
-    code === 'SQLITE_CONSTRAINT_UNIQUE' ||
-    code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
-  );
-}
-
 export async function createProject(
   db: Kysely<DB>,
   input: NewProject,
@@ -336,28 +327,8 @@ export function isRole(value: unknown): value is Role {
   return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
 }
 
-export async function listMembers(db: Kysely<DB>, projectId: number): Promise<MemberView[]> {
-  const rows = await db
-    .selectFrom('members')
-    .innerJoin('users', 'users.id', 'members.user_id')
-    .select([
-      'users.id as user_id',
-      'users.username',
-      'users.name',
-      'members.role',
-      'members.created_at',
-    ])
-    .where('members.project_id', '=', projectId)
-    .orderBy('users.username')
-    .execute();
-  return rows;
-}
-
-export async function findMember(
-  db: Kysely<DB>,
-  projectId: number,
-  userId: number,
-): Promise<MemberView | undefined> {
+/** The members of a project with their users' names, as MemberView rows. */
+function membersOf(db: Kysely<DB>, projectId: number) {
   return db
     .selectFrom('members')
     .innerJoin('users', 'users.id', 'members.user_id')
@@ -368,9 +339,19 @@ export async function findMember(
       'members.role',
       'members.created_at',
     ])
-    .where('members.project_id', '=', projectId)
-    .where('members.user_id', '=', userId)
-    .executeTakeFirst();
+    .where('members.project_id', '=', projectId);
+}
+
+export async function listMembers(db: Kysely<DB>, projectId: number): Promise<MemberView[]> {
+  return membersOf(db, projectId).orderBy('users.username').execute();
+}
+
+export async function findMember(
+  db: Kysely<DB>,
+  projectId: number,
+  userId: number,
+): Promise<MemberView | undefined> {
+  return membersOf(db, projectId).where('members.user_id', '=', userId).executeTakeFirst();
 }
 
 /**
@@ -406,6 +387,30 @@ async function ownerCount(db: Kysely<DB>, projectId: number): Promise<number> {
 function check(actorRole: Role, current: Role | undefined, next: Role | undefined): void {
   const problem = memberChangeProblem(actorRole, current, next);
   if (problem) throw new MemberRuleError(problem, 403);
+}
+
+/**
+ * The member `userId` when `actorRole` may give them the role `next` (undefined: remove them),
+ * or undefined when the user is no member. The last owner cannot stop being one (409). Runs in
+ * the transaction that makes the change, so the owner count cannot change in between.
+ */
+async function memberToChange(
+  tx: Kysely<DB>,
+  projectId: number,
+  actorRole: Role,
+  userId: number,
+  next: Role | undefined,
+): Promise<MemberView | undefined> {
+  const current = await findMember(tx, projectId, userId);
+  if (!current) return undefined;
+  check(actorRole, current.role, next);
+  if (current.role === 'owner' && next !== 'owner' && (await ownerCount(tx, projectId)) <= 1) {
+    throw new MemberRuleError(
+      'the project would have no owner left; make another owner first',
+      409,
+    );
+  }
+  return current;
 }
 
 /** Adds a member; ProjectConflictError when the user is one already. */
@@ -456,15 +461,8 @@ export async function changeMemberRole(
 ): Promise<MemberView | undefined> {
   if (!isRole(role)) throw new InvalidProjectError(`role: one of ${ROLES.join(', ')}`);
   return db.transaction().execute(async (tx) => {
-    const current = await findMember(tx, projectId, userId);
+    const current = await memberToChange(tx, projectId, actorRole, userId, role);
     if (!current) return undefined;
-    check(actorRole, current.role, role);
-    if (current.role === 'owner' && role !== 'owner' && (await ownerCount(tx, projectId)) <= 1) {
-      throw new MemberRuleError(
-        'the project would have no owner left; make another owner first',
-        409,
-      );
-    }
     await tx
       .updateTable('members')
       .set({ role })
@@ -483,15 +481,7 @@ export async function removeMember(
   userId: number,
 ): Promise<boolean> {
   return db.transaction().execute(async (tx) => {
-    const current = await findMember(tx, projectId, userId);
-    if (!current) return false;
-    check(actorRole, current.role, undefined);
-    if (current.role === 'owner' && (await ownerCount(tx, projectId)) <= 1) {
-      throw new MemberRuleError(
-        'the project would have no owner left; make another owner first',
-        409,
-      );
-    }
+    if (!(await memberToChange(tx, projectId, actorRole, userId, undefined))) return false;
     await tx
       .deleteFrom('members')
       .where('project_id', '=', projectId)

@@ -11,11 +11,19 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { isUniqueViolation } from '../store/errors.js';
 import type { DB, Registry } from '../store/schema.js';
 import type { RegistryConfig } from './config.js';
 
 /** Bad input for a registry (name, URL, secret): the message says what and why. */
 export class InvalidRegistryError extends Error {}
+
+/** Another registry has the name already (names are unique across the instance). */
+export class DuplicateRegistryError extends InvalidRegistryError {
+  constructor(readonly registryName: string) {
+    super(`a registry named ${registryName} exists already`);
+  }
+}
 
 export interface NewRegistry {
   name: string;
@@ -43,6 +51,7 @@ export interface RegistryView {
   url: string;
   username: string | null;
   has_password: boolean;
+  has_secret: boolean;
   project_id: number | null;
   created_at: string;
 }
@@ -129,6 +138,7 @@ export function registryView(registry: Registry): RegistryView {
     url: registry.url,
     username: registry.username,
     has_password: registry.password !== null,
+    has_secret: registry.secret_hash !== '',
     project_id: registry.project_id,
     created_at: registry.created_at,
   };
@@ -148,22 +158,26 @@ export async function createRegistry(
   const name = validateRegistryName(input.name);
   const url = validateRegistryUrl(input.url);
   const secret = validateSecret(input.secret);
-  if (await nameTaken(db, name)) {
-    throw new InvalidRegistryError(`a registry named ${name} exists already`);
+  if (await nameTaken(db, name)) throw new DuplicateRegistryError(name);
+  try {
+    return await db
+      .insertInto('registries')
+      .values({
+        project_id: input.projectId ?? null,
+        name,
+        url,
+        username: optionalText(input.username, 'username'),
+        password: optionalText(input.password, 'password'),
+        secret_hash: hashSecret(secret),
+        created_at: now.toISOString(),
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  } catch (e) {
+    // added at the same moment by another request
+    if (isUniqueViolation(e)) throw new DuplicateRegistryError(name);
+    throw e;
   }
-  return db
-    .insertInto('registries')
-    .values({
-      project_id: input.projectId ?? null,
-      name,
-      url,
-      username: optionalText(input.username, 'username'),
-      password: optionalText(input.password, 'password'),
-      secret_hash: hashSecret(secret),
-      created_at: now.toISOString(),
-    })
-    .returningAll()
-    .executeTakeFirstOrThrow();
 }
 
 /** Changes what `update` names; undefined when no registry has this id. */
@@ -175,21 +189,27 @@ export async function updateRegistry(
   const values: Partial<Omit<Registry, 'id'>> = {};
   if (update.name !== undefined) {
     values.name = validateRegistryName(update.name);
-    if (await nameTaken(db, values.name, id)) {
-      throw new InvalidRegistryError(`a registry named ${values.name} exists already`);
-    }
+    if (await nameTaken(db, values.name, id)) throw new DuplicateRegistryError(values.name);
   }
   if (update.url !== undefined) values.url = validateRegistryUrl(update.url);
   if (update.username !== undefined) values.username = optionalText(update.username, 'username');
   if (update.password !== undefined) values.password = optionalText(update.password, 'password');
   if (update.secret !== undefined) values.secret_hash = hashSecret(validateSecret(update.secret));
   if (Object.keys(values).length === 0) return getRegistry(db, id);
-  return db
-    .updateTable('registries')
-    .set(values)
-    .where('id', '=', id)
-    .returningAll()
-    .executeTakeFirst();
+  try {
+    return await db
+      .updateTable('registries')
+      .set(values)
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
+  } catch (e) {
+    // renamed to a name another request took at the same moment
+    if (values.name !== undefined && isUniqueViolation(e)) {
+      throw new DuplicateRegistryError(values.name);
+    }
+    throw e;
+  }
 }
 
 export async function getRegistry(db: Kysely<DB>, id: number): Promise<Registry | undefined> {
@@ -285,17 +305,7 @@ async function upsertConfiguredRegistry(
     .where('name', '=', validateRegistryName(config.name))
     .executeTakeFirst();
   if (!existing) {
-    return createRegistry(
-      db,
-      {
-        name: config.name,
-        url: config.url,
-        username: config.username ?? null,
-        password: config.password ?? null,
-        secret: config.secret,
-      },
-      now,
-    );
+    return createRegistry(db, config, now);
   }
   // the file wins: url, credentials and secret, and it is an instance registry
   const updated = await db

@@ -10,18 +10,27 @@
  *
  * An attempt that fails logs its reason and throws: the queue retries it with backoff, and the
  * scan goes back to `pending` with the error meanwhile. When the attempts are used up the worker
- * calls onFailed once, and the scan becomes `failed` with the reason. A hostile or broken image
- * fails with the scanning core's reason (digest mismatch, path traversal, …) like any other error.
+ * calls onFailed once, and the scan becomes `failed` with the reason. A failure that retrying
+ * cannot help is not retried (a PermanentJobError: the job fails at once): the registry does not
+ * have the image or refuses us, or the image itself is broken or hostile (digest mismatch, path
+ * traversal, decompression bomb, invalid manifest, …). Network errors, timeouts, 429 and 5xx
+ * answers, and anything that is not about the image (the database) are retried.
+ *
+ * The pull uses the registry's own credentials or none: never a Docker config of the host the
+ * service runs on (a registry URL someone registers must not be pulled with those).
  */
 import type { Insertable, Kysely, Transaction } from 'kysely';
-import type { RegistryEvent, RegistryOptions } from '../image/registry.js';
+import { ReferenceError } from '../image/reference.js';
+import { RegistryError, type RegistryEvent, type RegistryOptions } from '../image/registry.js';
+import { isRetryableError } from '../image/registry/transport.js';
 import { parsePlatform } from '../image/resolve.js';
+import { ImageError } from '../image/types.js';
 import type { LayerCache } from '../inventory/cache.js';
 import { inventoryImage } from '../inventory/inventory-image.js';
 import type { ImageInventory } from '../inventory/types.js';
 import { matchInventory } from '../match/match.js';
 import type { TakenJob } from '../queue/types.js';
-import type { JobHandler } from '../queue/worker.js';
+import { PermanentJobError, type JobHandler } from '../queue/worker.js';
 import { toCycloneDX } from '../sbom/cyclonedx.js';
 import { DatabaseLayerCache } from '../store/layer-cache.js';
 import type { DB, Registry, Scan, ScanLogsTable, SbomOccurrencesTable } from '../store/schema.js';
@@ -43,6 +52,46 @@ const MAX_WARNING_LINES = 20;
 function messageOf(e: unknown): string {
   if (e instanceof Error) return e.message || e.name;
   return String(e);
+}
+
+/** Registry error codes that say the image is not there or not ours to pull. */
+const PERMANENT_REGISTRY_CODES: Record<string, string> = {
+  MANIFEST_UNKNOWN: 'the registry does not have the image',
+  NAME_UNKNOWN: 'the registry does not have the image',
+  BLOB_UNKNOWN: 'the registry does not have the image',
+  UNAUTHORIZED: 'the registry refused access',
+  DENIED: 'the registry refused access',
+};
+
+/**
+ * Why retrying the failed pull cannot help, or undefined when it may: the registry does not have
+ * the image or refuses us (401/403/404 or their error codes), or the image is broken or hostile
+ * (any other error of the scanning core, down to a corrupt gzip stream). Network errors and
+ * timeouts (also in the middle of a layer), 429 and 5xx are worth another try, and so is
+ * anything that is not the scanning core's (the database, an abort).
+ */
+export function permanentFailure(e: unknown): string | undefined {
+  if (e instanceof ReferenceError) return 'the image reference is invalid';
+  if (!(e instanceof ImageError)) return undefined;
+  // the scanning core wraps what went wrong below it: the innermost reason decides
+  let err: unknown = e;
+  for (let depth = 0; depth < 10; depth++) {
+    if (err instanceof RegistryError) {
+      if (err.status === 404) return 'the registry does not have the image';
+      if (err.status === 401 || err.status === 403) return 'the registry refused access';
+      const byCode = err.code !== undefined ? PERMANENT_REGISTRY_CODES[err.code] : undefined;
+      if (byCode && (err.status === undefined || err.status < 500)) return byCode;
+      return undefined; // no answer, a timeout, 429, 5xx
+    }
+    const cause = (err as { cause?: unknown }).cause;
+    if (!(err instanceof ImageError)) {
+      // below the core: a transfer that broke off, or bad bytes (zlib, tar)
+      return isRetryableError(err) ? undefined : 'the image is broken or hostile';
+    }
+    if (cause === undefined) return 'the image is broken or hostile';
+    err = cause;
+  }
+  return 'the image is broken or hostile';
 }
 
 /** `host[:port]` of a registry's base URL, and whether it is plain http. */
@@ -104,11 +153,11 @@ export function scanJobHandler(
       retries: ctx.config.scan.registryRetries,
       ...(registry.username !== null ? { username: registry.username } : {}),
       ...(registry.password !== null ? { password: registry.password } : {}),
+      // the registry's credentials or none, never the service host's Docker config
+      dockerConfigPath: false,
       ...(options.onRegistryEvent ? { onEvent: options.onRegistryEvent } : {}),
     };
-    // No IndexOptions.onEvent here: with it, the indexer leaves a blob's late verification error
-    // (digest mismatch after the tar ended) unhandled, which would crash the process. The cache
-    // tells which layers were read instead.
+    // the cache tells which layers were read from the registry
     const cache = new LayerUseTracker(new DatabaseLayerCache(db, () => ctx.now()));
     const pull = inventoryImage(reference, {
       registry: registryOptions,
@@ -246,13 +295,16 @@ export function scanJobHandler(
         await attempt(scan, job, signal);
       } catch (e) {
         const reason = messageOf(e);
-        const last = job.attempt >= job.maxAttempts;
+        const permanent = permanentFailure(e);
+        const last = permanent !== undefined || job.attempt >= job.maxAttempts;
+        const outlook =
+          permanent !== undefined ? ` (not retried: ${permanent})` : last ? '' : ' (will retry)';
         try {
           await log(
             db,
             scan.id,
             'error',
-            `attempt ${job.attempt} of ${job.maxAttempts} failed: ${reason}${last ? '' : ' (will retry)'}`,
+            `attempt ${job.attempt} of ${job.maxAttempts} failed: ${reason}${outlook}`,
           );
           await db
             .updateTable('scans')
@@ -265,6 +317,7 @@ export function scanJobHandler(
             error: messageOf(inner),
           });
         }
+        if (permanent !== undefined) throw new PermanentJobError(reason, { cause: e });
         throw e instanceof Error ? e : new Error(reason);
       }
       observe(scan, 'success', startedAt);
@@ -278,7 +331,12 @@ export function scanJobHandler(
         .where('id', '=', job.payload.scanId)
         .executeTakeFirst();
       if (!scan || scan.status === 'success' || scan.status === 'failed') return;
-      await log(db, scan.id, 'error', `scan failed after ${job.attempt} attempts: ${error}`);
+      await log(
+        db,
+        scan.id,
+        'error',
+        `scan failed after ${job.attempt} attempt${job.attempt === 1 ? '' : 's'}: ${error}`,
+      );
       await db
         .updateTable('scans')
         .set({ status: 'failed', error, finished_at: ctx.now().toISOString() })

@@ -221,13 +221,13 @@ describe.each(BACKENDS)('scan on push on %s', (dialect) => {
   });
 });
 
-describe('a registry that fails', () => {
+describe.each(BACKENDS)('a registry that fails, on %s', (dialect) => {
   let t: TestService;
   let broken: Server;
   let hits = 0;
   beforeAll(async () => {
     t = await startTestService({
-      dialect: 'sqlite',
+      dialect,
       config: {
         queue: { leaseMs: 60_000, maxAttempts: 3, backoffMs: 100, pollMs: 100 },
         scan: { platform: 'linux/amd64', registryTimeoutMs: 1_000, registryRetries: 0 },

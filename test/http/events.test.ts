@@ -12,9 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/http/app.js';
 import { createRegistry } from '../../src/service/registries.js';
 import { parseRegistryPayload } from '../../src/service/registry-events.js';
-import { createToken, createUser } from '../../src/service/users.js';
 import type { Role } from '../../src/store/schema.js';
 import { BACKENDS } from '../support/postgres.js';
+import { seedMember, seedProject, seedUser } from '../support/seed.js';
 import { makeTestContext, type TestContext } from '../support/service-context.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'notifications');
@@ -64,19 +64,12 @@ describe.each(BACKENDS)('registry event endpoints on %s', (dialect) => {
       ['team-b', ['latest']],
       ['nested/path', ['latest']],
     ] as const) {
-      const row = await db
-        .insertInto('projects')
-        .values({
-          path,
-          name: path,
-          scanning_enabled: 1,
-          supported_tags: JSON.stringify(tags),
-          daily_limit: 1_000_000,
-          created_at: ctx.now().toISOString(),
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      projects[path] = row.id;
+      const project = await seedProject(db, path, {
+        supportedTags: [...tags],
+        dailyLimit: 1_000_000,
+        now: ctx.now(),
+      });
+      projects[path] = project.id;
     }
     const users: [string, boolean, [string, Role][]][] = [
       ['admin', true, []],
@@ -85,19 +78,9 @@ describe.each(BACKENDS)('registry event endpoints on %s', (dialect) => {
       ['dev-b', false, [['team-b', 'developer']]],
     ];
     for (const [username, isAdmin, memberships] of users) {
-      const user = await createUser(db, { username, isAdmin });
-      tokens[username] = (await createToken(db, user.id, { name: 't' })).token;
-      for (const [path, role] of memberships) {
-        await db
-          .insertInto('members')
-          .values({
-            project_id: projects[path]!,
-            user_id: user.id,
-            role,
-            created_at: ctx.now().toISOString(),
-          })
-          .execute();
-      }
+      const { user, token } = await seedUser(db, username, { isAdmin });
+      tokens[username] = token;
+      for (const [path, role] of memberships) await seedMember(db, projects[path]!, user.id, role);
     }
   });
   afterAll(async () => {
@@ -519,6 +502,23 @@ describe.each(BACKENDS)('registry event endpoints on %s', (dialect) => {
         'dev-a',
       );
       expect(byPath.json<{ id: number }[]>()[0]!.id).toBe(all[0]!.id);
+    });
+
+    it('a page past the end is empty and points back to the last page', async () => {
+      const res = await teamAEvents('dev-a', '?per_page=10&page=99');
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toEqual([]);
+      expect(res.headers['x-next-page']).toBe('');
+      expect(res.headers['x-prev-page']).toBe(res.headers['x-total-pages']);
+    });
+
+    it.each([
+      ['a project id beyond 32 bits', '/api/v1/projects/99999999999/registry_events', 404],
+      ['a project path with a NUL', '/api/v1/projects/a%00b/registry_events', 400],
+      ['a registry id beyond 32 bits', '/api/v1/registry/events?registry_id=99999999999', 400],
+      ['more than 100 per page', '/api/v1/registry/events?per_page=101', 400],
+    ])('answers %s with a 4xx', async (_what, url, status) => {
+      expect((await get(url, 'admin')).statusCode).toBe(status);
     });
 
     it('filters by outcome and shows the reasons', async () => {

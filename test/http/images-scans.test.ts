@@ -12,15 +12,14 @@ import type { Project, Registry, Scan } from '../../src/store/schema.js';
 import { BACKENDS } from '../support/postgres.js';
 import {
   fakeDigest,
-  seedMember,
+  type SeededUser,
   seedProject,
   seedRegistry,
+  seedSbom,
   seedScan,
   seedScanLog,
-  seedSbom,
-  seedUser,
+  seedTeam,
   seedVulnerability,
-  type SeededUser,
 } from '../support/seed.js';
 import { makeTestContext, type TestContext } from '../support/service-context.js';
 
@@ -66,19 +65,9 @@ describe.each(BACKENDS)('images and scans API on %s', (dialect) => {
     ctx = await makeTestContext(dialect);
     app = await buildApp(ctx);
     const db = ctx.database.db;
-    dev = await seedUser(db, 'dev');
-    reporter = await seedUser(db, 'reporter');
-    outsider = await seedUser(db, 'outsider');
-    readOnly = await seedUser(db, 'reader', { readOnly: true });
     project = await seedProject(db, 'group/app');
-    other = await seedProject(db, 'other/app');
     rescans = await seedProject(db, 'group/rescans');
-    for (const p of [project, rescans]) {
-      await seedMember(db, p.id, dev.user.id, 'developer');
-      await seedMember(db, p.id, reporter.user.id, 'reporter');
-      await seedMember(db, p.id, readOnly.user.id, 'owner');
-    }
-    await seedMember(db, other.id, outsider.user.id, 'owner');
+    ({ dev, reporter, readOnly, outsider, other } = await seedTeam(db, [project, rescans]));
     registry = await seedRegistry(db, 'local');
 
     latestOk = await seedScan(db, project.id, {

@@ -8,21 +8,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type App } from '../../src/http/app.js';
 import { tagIsSupported } from '../../src/service/image-pushed.js';
+import { projectView, type ProjectView } from '../../src/service/projects.js';
 import { hashSecret } from '../../src/service/registries.js';
 import type { Role } from '../../src/store/schema.js';
 import { BACKENDS } from '../support/postgres.js';
 import { seedMember, seedProject, seedUser, type SeededUser } from '../support/seed.js';
 import { makeTestContext, type TestContext } from '../support/service-context.js';
 
-interface ProjectBody {
-  id: number;
-  path: string;
-  name: string;
-  scanning_enabled: boolean;
-  supported_tags: string[];
-  daily_limit: number;
-  role?: Role;
-}
 interface MemberBody {
   user_id: number;
   username: string;
@@ -72,13 +64,24 @@ describe.each(BACKENDS)('projects API on %s', (dialect) => {
     });
 
   /** A fresh project with guest … owner members (the users of the same names). */
-  async function teamProject(): Promise<ProjectBody> {
+  async function teamProject(): Promise<ProjectView> {
     const db = ctx.database.db;
     const project = await seedProject(db, `team/p${++counter}`, { scanningEnabled: false });
     for (const role of ['guest', 'reporter', 'developer', 'maintainer', 'owner'] as const) {
       await seedMember(db, project.id, users[role]!.user.id, role);
     }
-    return { ...project, scanning_enabled: false, supported_tags: ['latest'] };
+    return projectView(project);
+  }
+
+  /** The role of the user named `username` in the project, as stored; undefined: no member. */
+  async function roleOf(projectId: number, username: string): Promise<Role | undefined> {
+    const row = await ctx.database.db
+      .selectFrom('members')
+      .select('role')
+      .where('project_id', '=', projectId)
+      .where('user_id', '=', users[username]!.user.id)
+      .executeTakeFirst();
+    return row?.role;
   }
 
   describe('creating', () => {
@@ -103,7 +106,7 @@ describe.each(BACKENDS)('projects API on %s', (dialect) => {
         daily_limit: 10_000,
       });
       expect(res.statusCode, res.body).toBe(201);
-      const body = res.json<ProjectBody>();
+      const body = res.json<ProjectView>();
       expect(body).toMatchObject({
         name: 'API server',
         scanning_enabled: true,
@@ -131,7 +134,7 @@ describe.each(BACKENDS)('projects API on %s', (dialect) => {
     ])('takes the path %s', async (path) => {
       const res = await call('POST', '/api/v1/projects', users.admin, { path });
       expect(res.statusCode, res.body).toBe(201);
-      expect(res.json<ProjectBody>().path).toBe(path);
+      expect(res.json<ProjectView>().path).toBe(path);
     });
 
     it.each([
@@ -220,7 +223,7 @@ describe.each(BACKENDS)('projects API on %s', (dialect) => {
       const b = await teamProject();
       const mine = await call('GET', '/api/v1/projects?per_page=100', users.developer);
       expect(mine.statusCode).toBe(200);
-      const listed = mine.json<ProjectBody[]>();
+      const listed = mine.json<ProjectView[]>();
       expect(listed.map((p) => p.path)).toEqual(expect.arrayContaining([a.path, b.path]));
       expect(listed.every((p) => p.role === 'developer')).toBe(true);
       expect(listed.map((p) => p.path)).not.toContain('acme/web');
@@ -234,17 +237,17 @@ describe.each(BACKENDS)('projects API on %s', (dialect) => {
         .selectFrom('projects')
         .select((eb) => eb.fn.countAll<number>().as('n'))
         .executeTakeFirstOrThrow();
-      expect(all.json<ProjectBody[]>()).toHaveLength(Number(total.n));
-      const paths = all.json<ProjectBody[]>().map((p) => p.path);
+      expect(all.json<ProjectView[]>()).toHaveLength(Number(total.n));
+      const paths = all.json<ProjectView[]>().map((p) => p.path);
       expect(paths).toEqual([...paths].sort());
     });
 
     it('pages the list', async () => {
       const first = await call('GET', '/api/v1/projects?per_page=2&page=1', users.admin);
       const second = await call('GET', '/api/v1/projects?per_page=2&page=2', users.admin);
-      expect(first.json<ProjectBody[]>()).toHaveLength(2);
+      expect(first.json<ProjectView[]>()).toHaveLength(2);
       expect(first.headers['x-next-page']).toBe('2');
-      const ids = [...first.json<ProjectBody[]>(), ...second.json<ProjectBody[]>()].map(
+      const ids = [...first.json<ProjectView[]>(), ...second.json<ProjectView[]>()].map(
         (p) => p.id,
       );
       expect(new Set(ids).size).toBe(ids.length);
@@ -286,7 +289,7 @@ describe.each(BACKENDS)('projects API on %s', (dialect) => {
       const res = await call('PATCH', `/api/v1/projects/${project.id}`, users.maintainer, {
         name: 'Renamed',
       });
-      expect(res.json<ProjectBody>().name).toBe('Renamed');
+      expect(res.json<ProjectView>().name).toBe('Renamed');
     });
 
     it.each([
@@ -381,13 +384,7 @@ describe.each(BACKENDS)('projects API on %s', (dialect) => {
         role,
       });
       expect(res.statusCode, res.body).toBe(status);
-      const row = await ctx.database.db
-        .selectFrom('members')
-        .select('role')
-        .where('project_id', '=', project.id)
-        .where('user_id', '=', users.newbie!.user.id)
-        .executeTakeFirst();
-      expect(row?.role).toBe(status === 201 ? role : undefined);
+      expect(await roleOf(project.id, 'newbie')).toBe(status === 201 ? role : undefined);
       if (status === 201) expect(res.json()).toMatchObject({ username: 'newbie', role });
     });
 
@@ -435,13 +432,9 @@ describe.each(BACKENDS)('projects API on %s', (dialect) => {
         { role },
       );
       expect(res.statusCode, res.body).toBe(status);
-      const row = await ctx.database.db
-        .selectFrom('members')
-        .select('role')
-        .where('project_id', '=', project.id)
-        .where('user_id', '=', users[member]!.user.id)
-        .executeTakeFirst();
-      expect(row?.role).toBe(status === 200 ? role : member === 'outsider' ? undefined : member);
+      expect(await roleOf(project.id, member)).toBe(
+        status === 200 ? role : member === 'outsider' ? undefined : member,
+      );
     });
 
     /** [actor, member removed, expected status] */
@@ -460,13 +453,9 @@ describe.each(BACKENDS)('projects API on %s', (dialect) => {
         users[actor],
       );
       expect(res.statusCode, res.body).toBe(status);
-      const row = await ctx.database.db
-        .selectFrom('members')
-        .select('role')
-        .where('project_id', '=', project.id)
-        .where('user_id', '=', users[member]!.user.id)
-        .executeTakeFirst();
-      expect(row !== undefined).toBe(status !== 204 && member !== 'outsider');
+      expect((await roleOf(project.id, member)) !== undefined).toBe(
+        status !== 204 && member !== 'outsider',
+      );
     });
 
     it('an owner steps down once there is another owner', async () => {

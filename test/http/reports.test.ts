@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Advisory } from '../../src/advisories/osv.js';
@@ -9,10 +8,11 @@ import { MemoryAdvisoryIndex } from '../../src/advisories/osv.js';
 import { matchInventory } from '../../src/match/match.js';
 import { toGitLab } from '../../src/report/gitlab.js';
 import { toCycloneDX } from '../../src/sbom/cyclonedx.js';
-import { createToken, createUser } from '../../src/service/users.js';
 import type { Role } from '../../src/store/schema.js';
-import { parseDpkgTruth, testImages } from '../support/images.js';
+import { zlibAdvisoryFor } from '../support/advisories.js';
+import { testImages } from '../support/images.js';
 import { BACKENDS } from '../support/postgres.js';
+import { seedMember, seedProject, seedUser } from '../support/seed.js';
 import { makeTestContext, type TestContext } from '../support/service-context.js';
 
 /**
@@ -75,27 +75,7 @@ const trivyReport = {
 
 beforeAll(async () => {
   const images = await testImages();
-  const zlib = parseDpkgTruth(await readFile(images.truthPath('base'), 'utf8')).find(
-    (p) => p.source.name === 'zlib',
-  )!;
-  zlibAdvisory = {
-    schema_version: '1.6.0',
-    id: 'DEBIAN-TEST-ZLIB',
-    modified: '2026-11-01T00:00:00Z',
-    summary: 'zlib test advisory',
-    aliases: ['CVE-2099-9001'],
-    affected: [
-      {
-        package: { ecosystem: 'Debian:12', name: 'zlib' },
-        ranges: [
-          {
-            type: 'ECOSYSTEM',
-            events: [{ introduced: '0' }, { fixed: `${zlib.source.version}+1` }],
-          },
-        ],
-      },
-    ],
-  };
+  zlibAdvisory = await zlibAdvisoryFor(images);
   [inventory] = (await inventoryImage(`oci:${images.ociLayout}:base`)) as [ImageInventory];
   sbom = toCycloneDX([inventory]);
   // the CI side's own report of the same image, named as CI would push it
@@ -120,33 +100,11 @@ describe.each(BACKENDS)('POST /api/v1/projects/:id/reports on %s', (dialect) => 
     ctx = await makeTestContext(dialect);
     ctx.advisories.add(zlibAdvisory);
     const db = ctx.database.db;
-    const project = await db
-      .insertInto('projects')
-      .values({
-        path: 'group/app',
-        name: 'app',
-        scanning_enabled: 1,
-        supported_tags: '["latest"]',
-        daily_limit: 50,
-        created_at: ctx.now().toISOString(),
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    projectId = project.id;
+    projectId = (await seedProject(db, 'group/app', { now: ctx.now() })).id;
     for (const who of ['developer', 'reporter', 'outsider'] as const) {
-      const user = await createUser(db, { username: who });
-      if (who !== 'outsider') {
-        await db
-          .insertInto('members')
-          .values({
-            project_id: projectId,
-            user_id: user.id,
-            role: who,
-            created_at: ctx.now().toISOString(),
-          })
-          .execute();
-      }
-      tokens[who] = (await createToken(db, user.id, { name: 'ci' })).token;
+      const { user, token } = await seedUser(db, who, { now: ctx.now() });
+      if (who !== 'outsider') await seedMember(db, projectId, user.id, who);
+      tokens[who] = token;
     }
     app = await buildApp(ctx);
   });

@@ -16,12 +16,12 @@ import {
 import type { Project, Vulnerability } from '../../src/store/schema.js';
 import { BACKENDS } from '../support/postgres.js';
 import {
+  type SeededUser,
   seedHistory,
-  seedMember,
   seedProject,
+  seedTeam,
   seedUser,
   seedVulnerability,
-  type SeededUser,
   type VulnerabilitySeed,
 } from '../support/seed.js';
 import { makeTestContext, type TestContext } from '../support/service-context.js';
@@ -153,19 +153,9 @@ describe.each(BACKENDS)('vulnerability report API on %s', (dialect) => {
     app = await buildApp(ctx);
     const db = ctx.database.db;
     admin = await seedUser(db, 'admin', { isAdmin: true });
-    dev = await seedUser(db, 'dev');
-    reporter = await seedUser(db, 'reporter');
-    outsider = await seedUser(db, 'outsider');
-    readOnly = await seedUser(db, 'reader', { readOnly: true });
     project = await seedProject(db, 'group/app');
-    other = await seedProject(db, 'other/app');
     triage = await seedProject(db, 'group/triage');
-    for (const p of [project, triage]) {
-      await seedMember(db, p.id, dev.user.id, 'developer');
-      await seedMember(db, p.id, reporter.user.id, 'reporter');
-      await seedMember(db, p.id, readOnly.user.id, 'maintainer');
-    }
-    await seedMember(db, other.id, outsider.user.id, 'owner');
+    ({ dev, reporter, readOnly, outsider, other } = await seedTeam(db, [project, triage]));
     for (const [i, name] of NAMES.entries()) {
       const seed = REPORT[name]!;
       v[name] = await seedVulnerability(db, project.id, {

@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IndexEvent } from '../../src/inventory/indexer.js';
 import { inventoryImage } from '../../src/inventory/inventory-image.js';
 import { ImageError } from '../../src/image/types.js';
-import { writeOciLayout, type HandmadeImage } from '../support/oci-layout.js';
+import { sha256, writeOciLayout, type HandmadeImage } from '../support/oci-layout.js';
 import { makeTar } from '../support/tar.js';
 import { runCli } from '../support/cli.js';
 
@@ -151,5 +154,125 @@ describe('hostile images', () => {
     expect(r.stderr).toMatch(
       /^regscan: ImageError: layer sha256:[0-9a-f]{64}: layer entry "..\/..\/etc\/passwd" escapes the image root/,
     );
+  });
+});
+
+/**
+ * A tiny registry serving one image per repository, whose layer blob as served (`served`) need
+ * not be what its descriptor says (`layer`). Each response goes out in one write, so the whole
+ * blob reaches the client at once and its verification fails right at the start of the walk.
+ */
+async function serveTampered(
+  images: Record<string, { layer: Buffer; served: Buffer }>,
+): Promise<{ host: string; server: Server }> {
+  const blobs = new Map<string, Buffer>();
+  const manifests = new Map<string, Buffer>();
+  for (const [repository, { layer, served }] of Object.entries(images)) {
+    const config = Buffer.from(
+      JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        rootfs: { type: 'layers', diff_ids: [sha256(gunzipSync(layer))] },
+      }),
+    );
+    blobs.set(sha256(config), config);
+    blobs.set(sha256(layer), served);
+    manifests.set(
+      repository,
+      Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          config: {
+            mediaType: 'application/vnd.oci.image.config.v1+json',
+            digest: sha256(config),
+            size: config.length,
+          },
+          layers: [
+            {
+              mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+              digest: sha256(layer),
+              size: layer.length,
+            },
+          ],
+        }),
+      ),
+    );
+  }
+  const server = createServer((req, res) => {
+    const m = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(req.url ?? '');
+    const body = !m ? undefined : m[2] === 'manifests' ? manifests.get(m[1]!) : blobs.get(m[3]!);
+    if (!body) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, {
+      'content-type':
+        m![2] === 'manifests'
+          ? 'application/vnd.oci.image.manifest.v1+json'
+          : 'application/octet-stream',
+      'content-length': body.length,
+    });
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { host: `127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+describe('layer blobs that fail verification after the layer was walked', () => {
+  let host: string;
+  let server: Server;
+  const uncaught: unknown[] = [];
+  const onUncaught = (err: unknown) => void uncaught.push(err);
+
+  beforeAll(async () => {
+    // one layer per case: blobs are served by digest
+    const layerOf = async (status: string) =>
+      gzipSync(await makeTar([{ name: 'var/lib/dpkg/status', content: status }]));
+    const layer = await layerOf(STATUS);
+    const other = await layerOf(STATUS.replace('a', 'b'));
+    // bytes after the end of the gzip stream: the tar is complete before they arrive
+    const padded = Buffer.concat([await layerOf(STATUS.replace('a', 'c')), Buffer.alloc(512)]);
+    const paddedChanged = Buffer.from(padded);
+    paddedChanged[paddedChanged.length - 1] = 1;
+    ({ host, server } = await serveTampered({
+      'changed/trailer': { layer, served: flipLastByte(layer) },
+      'changed/padding': { layer: padded, served: paddedChanged },
+      'cut/short': { layer: other, served: other.subarray(0, other.length - 8) },
+    }));
+    process.on('uncaughtException', onUncaught);
+  });
+  afterAll(async () => {
+    process.off('uncaughtException', onUncaught);
+    server?.closeAllConnections();
+    await new Promise((resolve) => server?.close(resolve));
+  });
+
+  const cases: [repository: string, reason: RegExp][] = [
+    ['changed/trailer', /digest mismatch for blob sha256:/],
+    ['changed/padding', /digest mismatch for blob sha256:/],
+    ['cut/short', /is truncated: \d+ of \d+ bytes/],
+  ];
+  describe.each([
+    ['with progress events', true],
+    ['without progress events', false],
+  ])('%s', (_name, withEvents) => {
+    it.each(cases)('%s: the scan fails with the reason, nothing escapes', async (repo, reason) => {
+      uncaught.length = 0;
+      const events: IndexEvent[] = [];
+      const err = await inventoryImage(`${host}/${repo}:1`, {
+        registry: { insecure: true, retries: 0 },
+        ...(withEvents ? { onEvent: (e: IndexEvent) => void events.push(e) } : {}),
+      }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ImageError);
+      expect((err as Error).message).toMatch(reason);
+      if (withEvents) expect(events.some((e) => e.type === 'bytes')).toBe(true);
+      // a late error would surface here as an uncaught exception
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(uncaught).toEqual([]);
+    });
   });
 });

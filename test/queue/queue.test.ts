@@ -164,6 +164,33 @@ describe.each(BACKENDS)('DatabaseJobQueue on %s', (dialect) => {
     expect(await queue.depth(Q)).toEqual({ queued: 0, running: 0, failed: 1, done: 0 });
   });
 
+  it('fails a job for good at once with { retry: false }, attempts left or not', async () => {
+    const id = await queue.enqueue(Q, 'x', { maxAttempts: 3 });
+    expect((await queue.take(Q, 'w', 1000))?.attempt).toBe(1);
+    // a worker that no longer holds the job cannot end it either
+    expect(await queue.fail(id, 'someone else', 'not mine', { retry: false })).toBe('retry');
+    expect((await queue.get(id))?.status).toBe('running');
+
+    expect(await queue.fail(id, 'w', 'manifest unknown', { retry: false })).toBe('failed');
+    expect(await queue.get(id)).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      max_attempts: 3,
+      last_error: 'manifest unknown',
+      lease_until: null,
+      finished_at: clock.now().toISOString(),
+    });
+    clock.advance(3_600_000);
+    expect(await queue.take(Q, 'w', 1000)).toBeUndefined();
+    expect(await queue.depth(Q)).toEqual({ queued: 0, running: 0, failed: 1, done: 0 });
+
+    // { retry: true } is the default behaviour
+    const other = await queue.enqueue(Q, 'y');
+    await queue.take(Q, 'w', 1000);
+    expect(await queue.fail(other, 'w', 'flaky', { retry: true })).toBe('retry');
+    expect((await queue.get(other))?.status).toBe('queued');
+  });
+
   it('uses the queue default of maxAttempts, overridable per job', async () => {
     const q1 = new DatabaseJobQueue(database, { now: clock.now, maxAttempts: 1 });
     const a = await q1.enqueue(Q, 'a');

@@ -5,7 +5,12 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DatabaseJobQueue, LEASE_EXPIRED_ERROR } from '../../src/queue/queue.js';
 import type { JobQueue, TakenJob } from '../../src/queue/types.js';
-import { Worker, type JobHandler, type WorkerOptions } from '../../src/queue/worker.js';
+import {
+  PermanentJobError,
+  Worker,
+  type JobHandler,
+  type WorkerOptions,
+} from '../../src/queue/worker.js';
 import type { ServiceLogger } from '../../src/service/context.js';
 import type { Database } from '../../src/store/database.js';
 import { BACKENDS, openTestDatabase } from '../support/postgres.js';
@@ -104,6 +109,32 @@ describe.each(BACKENDS)('Worker on %s', (dialect) => {
     expect(logged.filter((l) => l.startsWith('warn: job failed; it will be retried'))).toHaveLength(
       2,
     );
+  });
+
+  it('does not retry a PermanentJobError: the job fails at once, onFailed is called once', async () => {
+    const id = await queue.enqueue(Q, 'x', { maxAttempts: 3 });
+    const attempts: number[] = [];
+    const failed: Array<[number, string]> = [];
+    startWorker(
+      {
+        run: (job) => {
+          attempts.push(job.attempt);
+          return Promise.reject(new PermanentJobError('manifest unknown'));
+        },
+        onFailed: (job, error) => Promise.resolve(void failed.push([job.id, error])),
+      },
+      { pollMs: 20 },
+    );
+    await vi.waitFor(() => expect(failed).toHaveLength(1));
+    await delay(100); // nothing more happens to it
+    expect(failed).toEqual([[id, 'manifest unknown']]);
+    expect(attempts).toEqual([1]);
+    expect(await queue.get(id)).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      last_error: 'manifest unknown',
+    });
+    expect(logged.some((l) => l.startsWith('warn: job failed; it will be retried'))).toBe(false);
   });
 
   it('reports a job whose worker died on its last attempt to onFailed without running it', async () => {

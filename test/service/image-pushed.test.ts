@@ -15,6 +15,7 @@ import { createRegistry } from '../../src/service/registries.js';
 import { parseRegistryPayload } from '../../src/service/registry-events.js';
 import type { Registry } from '../../src/store/schema.js';
 import { BACKENDS } from '../support/postgres.js';
+import { seedScan } from '../support/seed.js';
 import { makeTestContext, type TestContext } from '../support/service-context.js';
 
 const digestOf = (n: number) => `sha256:${n.toString(16).padStart(64, '0')}`;
@@ -277,27 +278,12 @@ describe.each(BACKENDS)('the ImagePushed policy on %s', (dialect) => {
   it('the daily limit: the 51st registry-push scan in 24 hours is refused, then the window rolls', async () => {
     const pid = await project('group/app', { tags: ['*'], limit: 50 });
     // a manual scan does not count
-    await ctx.database.db
-      .insertInto('scans')
-      .values({
-        project_id: pid,
-        registry_id: null,
-        repository: 'group/app',
-        tag: 'manual',
-        digest: digestOf(999),
-        trigger: 'manual',
-        report_type: 'container_scanning_for_registry',
-        status: 'success',
-        error: null,
-        created_at: ctx.now().toISOString(),
-        started_at: null,
-        finished_at: null,
-        attempts: 1,
-        package_count: null,
-        finding_count: null,
-        user_id: null,
-      })
-      .execute();
+    await seedScan(ctx.database.db, pid, {
+      tag: 'manual',
+      digest: digestOf(999),
+      trigger: 'manual',
+      created_at: ctx.now().toISOString(),
+    });
     for (let i = 1; i <= 50; i++) {
       const r = await push({ repository: 'group/app', tag: `t${i}`, digest: digestOf(i) });
       expect(r.outcome).toBe('queued');

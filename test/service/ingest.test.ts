@@ -13,6 +13,7 @@ import type {
   VulnerabilityState,
 } from '../../src/store/schema.js';
 import { BACKENDS } from '../support/postgres.js';
+import { seedProject, seedScan } from '../support/seed.js';
 import { makeTestContext, type TestContext } from '../support/service-context.js';
 
 /**
@@ -171,47 +172,22 @@ describe.each(BACKENDS)('ingestion on %s', (dialect) => {
   });
 
   async function newProject(): Promise<number> {
-    const row = await ctx.database.db
-      .insertInto('projects')
-      .values({
-        path: `group/app${++projectCount}`,
-        name: 'app',
-        scanning_enabled: 1,
-        supported_tags: '["latest"]',
-        daily_limit: 50,
-        created_at: ctx.now().toISOString(),
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    return row.id;
+    return (await seedProject(ctx.database.db, `group/app${++projectCount}`)).id;
   }
 
-  async function newScan(
+  /** A running scan of the image, as the scan job has it when it ingests. */
+  function newScan(
     projectId: number,
     image: { repository?: string; tag?: string; reportType?: ReportType } = {},
   ): Promise<Scan> {
-    return ctx.database.db
-      .insertInto('scans')
-      .values({
-        project_id: projectId,
-        registry_id: null,
-        repository: image.repository ?? 'group/app',
-        tag: image.tag ?? 'latest',
-        digest: `sha256:${String(Math.random()).slice(2).padEnd(64, '0')}`,
-        trigger: 'registry_push',
-        report_type: image.reportType ?? 'container_scanning_for_registry',
-        status: 'running',
-        error: null,
-        created_at: ctx.now().toISOString(),
-        started_at: null,
-        finished_at: null,
-        attempts: 1,
-        package_count: null,
-        finding_count: null,
-        user_id: null,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    return seedScan(ctx.database.db, projectId, {
+      repository: image.repository ?? 'group/app',
+      tag: image.tag ?? 'latest',
+      digest: `sha256:${String(Math.random()).slice(2).padEnd(64, '0')}`,
+      report_type: image.reportType ?? 'container_scanning_for_registry',
+      status: 'running',
+      created_at: ctx.now().toISOString(),
+    });
   }
 
   async function ingest(

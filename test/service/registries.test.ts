@@ -8,6 +8,7 @@ import {
   authenticateRegistry,
   createRegistry,
   deleteRegistry,
+  DuplicateRegistryError,
   getRegistry,
   hashSecret,
   InvalidRegistryError,
@@ -20,6 +21,7 @@ import {
 } from '../../src/service/registries.js';
 import type { Database } from '../../src/store/database.js';
 import { BACKENDS, openTestDatabase } from '../support/postgres.js';
+import { seedProject } from '../support/seed.js';
 
 describe('registry URLs', () => {
   it.each([
@@ -109,6 +111,7 @@ describe.each(BACKENDS)('registries on %s', (dialect) => {
       url: 'https://a.example',
       username: 'puller',
       has_password: true,
+      has_secret: true,
       project_id: null,
       created_at: a.created_at,
     });
@@ -124,28 +127,19 @@ describe.each(BACKENDS)('registries on %s', (dialect) => {
       [{ ...good, name: 'bad name' }, /registry name/],
       [{ ...good, name: '' }, /registry name/],
       [{ ...good, name: 'other', url: 'https://u:p@r.example' }, /no credentials/],
-      [good, /exists already/],
     ];
     for (const [input, message] of cases) {
       await expect(createRegistry(db, input as typeof good)).rejects.toThrow(message);
     }
+    // a taken name is its own error (the API answers it 409)
+    await expect(createRegistry(db, good)).rejects.toThrow(DuplicateRegistryError);
+    await expect(createRegistry(db, good)).rejects.toThrow('a registry named r exists already');
     expect(await listRegistries(db)).toHaveLength(1);
   });
 
   it('updates, lists by project and deletes', async () => {
     const db = database.db;
-    const project = await db
-      .insertInto('projects')
-      .values({
-        path: 'p',
-        name: 'p',
-        scanning_enabled: 1,
-        supported_tags: '["latest"]',
-        daily_limit: 50,
-        created_at: new Date().toISOString(),
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    const project = await seedProject(db, 'p');
     const instance = await createRegistry(db, {
       name: 'i',
       url: 'https://i.example',
@@ -169,7 +163,7 @@ describe.each(BACKENDS)('registries on %s', (dialect) => {
     expect(updated?.url).toBe('http://own.example:8080');
     expect(await authenticateRegistry(db, 'own-secret-0123456789')).toBeUndefined();
     expect((await authenticateRegistry(db, 'new-own-secret-0123456'))?.id).toBe(own.id);
-    await expect(updateRegistry(db, own.id, { name: 'i' })).rejects.toThrow(/exists already/);
+    await expect(updateRegistry(db, own.id, { name: 'i' })).rejects.toThrow(DuplicateRegistryError);
     expect(await updateRegistry(db, 9999, { url: 'https://x.example' })).toBeUndefined();
 
     expect(await deleteRegistry(db, own.id)).toBe(true);

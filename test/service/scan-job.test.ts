@@ -1,19 +1,27 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Advisory } from '../../src/advisories/osv.js';
-import type { RegistryEvent } from '../../src/image/registry.js';
+import { ReferenceError } from '../../src/image/reference.js';
+import { RegistryError, type RegistryEvent } from '../../src/image/registry.js';
+import { ImageError } from '../../src/image/types.js';
 import type { TakenJob } from '../../src/queue/types.js';
+import { PermanentJobError } from '../../src/queue/worker.js';
 import { SCAN_QUEUE, type ScanJobPayload } from '../../src/service/context.js';
-import { scanJobHandler, type ScanJobOptions } from '../../src/service/scan-job.js';
+import {
+  permanentFailure,
+  scanJobHandler,
+  type ScanJobOptions,
+} from '../../src/service/scan-job.js';
 import { queueScan } from '../../src/service/scans.js';
 import type { ServiceConfig } from '../../src/service/config.js';
 import type { Scan } from '../../src/store/schema.js';
-import { parseDpkgTruth, testImages, type TestImages } from '../support/images.js';
+import { zlibAdvisoryFor } from '../support/advisories.js';
+import { testImages, type TestImages } from '../support/images.js';
 import { sha256, writeOciLayout } from '../support/oci-layout.js';
 import { BACKENDS } from '../support/postgres.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
@@ -22,8 +30,9 @@ import { makeTar } from '../support/tar.js';
 
 /**
  * The scan job against a real Distribution registry holding real test images, on both
- * databases; and against registries that fail (500, no answer, a blob that is not what its
- * digest says) and hostile images.
+ * databases; and against registries that fail (500, no answer, a connection dropped in the
+ * middle of a layer: retried; a blob that is not what its digest says, an unknown manifest:
+ * not retried) and hostile images (not retried).
  *
  * The advisory is written for this test (see test/e2e/scan.test.ts for why): zlib, as installed
  * in the base image, fixed in `<installed>+1`, keyed by source package under `Debian:12`.
@@ -37,10 +46,14 @@ const servers: Server[] = [];
 let failing: { url: string; requests: () => number };
 let silent: { url: string };
 let tampered: { url: string; digest: string };
+let dropping: { url: string; digest: string };
 let traversalDigest: string;
 
-/** A tiny registry serving an OCI layout as is, tampered blobs included. */
-async function serveLayout(root: string): Promise<string> {
+/**
+ * A tiny registry serving an OCI layout as is, tampered blobs included; with `dropBlobs`, the
+ * connection is dropped halfway through every blob other than `keep` (the config).
+ */
+async function serveLayout(root: string, dropBlobs?: { keep: string }): Promise<string> {
   const server = createServer((req, res) => {
     void (async () => {
       const url = req.url ?? '';
@@ -64,6 +77,10 @@ async function serveLayout(root: string): Promise<string> {
           'content-length': bytes.length,
           'docker-content-digest': m[2]!,
         });
+        if (dropBlobs && m[1] === 'blobs' && m[2] !== dropBlobs.keep) {
+          res.write(bytes.subarray(0, bytes.length >> 1), () => res.socket?.destroy());
+          return;
+        }
         res.end(bytes);
       } catch {
         res.writeHead(404).end();
@@ -81,27 +98,7 @@ async function listen(server: Server): Promise<string> {
 
 beforeAll(async () => {
   images = await testImages();
-  const zlib = parseDpkgTruth(await readFile(images.truthPath('base'), 'utf8')).find(
-    (p) => p.source.name === 'zlib',
-  )!;
-  zlibAdvisory = {
-    schema_version: '1.6.0',
-    id: 'DEBIAN-TEST-ZLIB',
-    modified: '2026-11-01T00:00:00Z',
-    summary: 'zlib test advisory',
-    aliases: ['CVE-2099-9001'],
-    affected: [
-      {
-        package: { ecosystem: 'Debian:12', name: 'zlib' },
-        ranges: [
-          {
-            type: 'ECOSYSTEM',
-            events: [{ introduced: '0' }, { fixed: `${zlib.source.version}+1` }],
-          },
-        ],
-      },
-    ],
-  };
+  zlibAdvisory = await zlibAdvisoryFor(images);
 
   registry = await startRegistry();
   await registry.push(`oci:${images.ociLayout}:base`, 'group/app:latest');
@@ -135,6 +132,15 @@ beforeAll(async () => {
   tampered = {
     url: await serveLayout(join(work, 'tampered')),
     digest: await manifestDigestOf(join(work, 'tampered')),
+  };
+  await writeOciLayout(join(work, 'dropping'), [{ tag: 'dropped', layers: [status] }]);
+  const droppingDigest = await manifestDigestOf(join(work, 'dropping'));
+  const droppingManifest = JSON.parse(
+    await readFile(join(work, 'dropping', 'blobs', 'sha256', droppingDigest.slice(7)), 'utf8'),
+  ) as { config: { digest: string } };
+  dropping = {
+    url: await serveLayout(join(work, 'dropping'), { keep: droppingManifest.config.digest }),
+    digest: droppingDigest,
   };
 
   let count = 0;
@@ -263,7 +269,9 @@ describe.each(BACKENDS)('the scan job on %s', (dialect) => {
       } catch (e) {
         const reason = (e as Error).message;
         errors.push(reason);
-        if ((await ctx.queue.fail(job.id, 'test-worker', reason)) === 'failed') {
+        // as the Worker does: a PermanentJobError is not retried
+        const retry = !(e instanceof PermanentJobError);
+        if ((await ctx.queue.fail(job.id, 'test-worker', reason, { retry })) === 'failed') {
           await handler.onFailed(job, reason);
           return errors;
         }
@@ -408,14 +416,37 @@ describe.each(BACKENDS)('the scan job on %s', (dialect) => {
     expect((await scanRow(scan.id)).status).toBe('success');
   });
 
-  it('without credentials the pull is refused, with the reason', async () => {
-    const registryId = await addRegistry(`http://${authRegistry.host}`);
-    const scan = await queue(registryId, base().manifest, 'noauth', 1);
-    const errors = await runJob();
-    expect(errors).toHaveLength(1);
-    const failed = await scanRow(scan.id);
-    expect(failed.status).toBe('failed');
-    expect(failed.error).toMatch(/401|unauthori[sz]ed|authentication/i);
+  it('without credentials the pull is refused, not retried, even when the host has some', async () => {
+    // the service host's own Docker config holds credentials for this very registry: a registry
+    // anyone registers must not be pulled with them
+    const dockerConfig = join(work, `docker-${dialect}`);
+    await mkdir(dockerConfig, { recursive: true });
+    const { username, password } = authRegistry.credentials!;
+    await writeFile(
+      join(dockerConfig, 'config.json'),
+      JSON.stringify({
+        auths: {
+          [authRegistry.host]: { auth: Buffer.from(`${username}:${password}`).toString('base64') },
+        },
+      }),
+    );
+    const saved = process.env.DOCKER_CONFIG;
+    process.env.DOCKER_CONFIG = dockerConfig;
+    try {
+      const registryId = await addRegistry(`http://${authRegistry.host}`);
+      const scan = await queue(registryId, base().manifest, 'noauth');
+      const errors = await runJob();
+      expect(errors).toHaveLength(1);
+      const failed = await scanRow(scan.id);
+      expect(failed).toMatchObject({ status: 'failed', attempts: 1 });
+      expect(failed.error).toMatch(/401|unauthori[sz]ed|authentication/i);
+      expect(failed.error).toContain('no credentials were given');
+      const log = await logOf(scan.id);
+      expect(log.at(-2)).toMatch(/\(not retried: the registry refused access\)$/);
+    } finally {
+      if (saved === undefined) delete process.env.DOCKER_CONFIG;
+      else process.env.DOCKER_CONFIG = saved;
+    }
   });
 
   type FailCase = [
@@ -423,45 +454,59 @@ describe.each(BACKENDS)('the scan job on %s', (dialect) => {
     registryUrl: () => string,
     digest: () => string,
     reason: RegExp,
+    retried: string | undefined,
     config?: Partial<ServiceConfig['scan']>,
   ];
+  // retried: undefined when every attempt is made, else why the first failure is final
   const failCases: FailCase[] = [
     [
       'a registry answering 500',
       () => failing.url,
       () => base().manifest,
       /internal trouble \(HTTP 500 from 127\.0\.0\.1:/,
+      undefined,
     ],
     [
       'a registry that never answers',
       () => silent.url,
       () => base().manifest,
       /timeout|timed out/i,
+      undefined,
       { registryTimeoutMs: 300 },
+    ],
+    [
+      'a connection dropped in the middle of a layer',
+      () => dropping.url,
+      () => dropping.digest,
+      /layer sha256:[0-9a-f]{64}: layer could not be read: /,
+      undefined,
     ],
     [
       'a blob that is not what its digest says',
       () => tampered.url,
       () => tampered.digest,
       /digest mismatch for blob sha256:/,
+      'the image is broken or hostile',
     ],
     [
       'a layer entry escaping the image root',
       () => `http://${registry.host}`,
       () => traversalDigest,
       /escapes the image root \(path traversal\)/,
+      'the image is broken or hostile',
     ],
     [
       'a manifest the registry does not have',
       () => `http://${registry.host}`,
       () => sha256(Buffer.from('nothing')),
       /MANIFEST_UNKNOWN|manifest unknown|404/i,
+      'the registry does not have the image',
     ],
   ];
 
   it.each(failCases)(
-    '%s: every attempt fails with the reason, then the scan fails',
-    async (_name, url, digest, reason, scanConfig) => {
+    '%s: the scan fails with the reason, after every attempt or at once',
+    async (_name, url, digest, reason, notRetried, scanConfig) => {
       const saved = { ...ctx.config.scan };
       Object.assign(ctx.config.scan, scanConfig ?? {});
       try {
@@ -469,15 +514,25 @@ describe.each(BACKENDS)('the scan job on %s', (dialect) => {
         const scan = await queue(registryId, digest(), 'broken');
         const failedBefore = await metric('failed');
         const errors = await runJob();
-        expect(errors).toHaveLength(3);
+        const attempts = notRetried === undefined ? 3 : 1;
+        expect(errors).toHaveLength(attempts);
         for (const e of errors) expect(e).toMatch(reason);
         const failed = await scanRow(scan.id);
-        expect(failed).toMatchObject({ status: 'failed', attempts: 3 });
+        expect(failed).toMatchObject({ status: 'failed', attempts });
         expect(failed.error).toMatch(reason);
         expect(failed.finished_at).not.toBeNull();
         const log = await logOf(scan.id);
-        expect(log.filter((l) => l.startsWith('error: attempt'))).toHaveLength(3);
-        expect(log.at(-1)).toMatch(/^error: scan failed after 3 attempts: /);
+        const failedAttempts = log.filter((l) => l.startsWith('error: attempt'));
+        expect(failedAttempts).toHaveLength(attempts);
+        if (notRetried === undefined) {
+          expect(failedAttempts.slice(0, -1).every((l) => l.endsWith(' (will retry)'))).toBe(true);
+          expect(failedAttempts.at(-1)).not.toMatch(/will retry|not retried/);
+        } else {
+          expect(failedAttempts[0]).toMatch(
+            new RegExp(`^error: attempt 1 of 3 failed: .* \\(not retried: ${notRetried}\\)$`),
+          );
+        }
+        expect(log.at(-1)).toMatch(new RegExp(`^error: scan failed after ${attempts} attempts?: `));
         expect(await metric('failed')).toBe(failedBefore + 1);
         // nothing stored for a failed scan
         const sboms = await ctx.database.db
@@ -508,5 +563,81 @@ describe.each(BACKENDS)('the scan job on %s', (dialect) => {
     const before = failing.requests();
     expect(await runJob()).toEqual([]);
     expect(failing.requests()).toBe(before);
+  });
+});
+
+describe('which scan failures are retried', () => {
+  const withCode = (message: string, code: string) => Object.assign(new Error(message), { code });
+  const unknown = [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown' }];
+  const cases: [name: string, error: unknown, notRetried: string | undefined][] = [
+    ['404', new RegistryError('m: not found', 404), 'the registry does not have the image'],
+    [
+      'MANIFEST_UNKNOWN',
+      new RegistryError('m', 404, unknown),
+      'the registry does not have the image',
+    ],
+    [
+      'NAME_UNKNOWN on a 400',
+      new RegistryError('m', 400, [{ code: 'NAME_UNKNOWN', message: '' }]),
+      'the registry does not have the image',
+    ],
+    ['401', new RegistryError('m: unauthorized', 401), 'the registry refused access'],
+    [
+      '403 DENIED',
+      new RegistryError('m', 403, [{ code: 'DENIED', message: '' }]),
+      'the registry refused access',
+    ],
+    [
+      'no answer',
+      new RegistryError('m: connect ECONNREFUSED (gave up after 4 attempts)'),
+      undefined,
+    ],
+    ['429', new RegistryError('m: too many requests', 429), undefined],
+    ['500', new RegistryError('m: server error', 500), undefined],
+    ['503 with an error code', new RegistryError('m', 503, unknown), undefined],
+    [
+      'a digest mismatch',
+      new ImageError('digest mismatch for blob'),
+      'the image is broken or hostile',
+    ],
+    [
+      'path traversal in a layer',
+      new ImageError('layer sha256:x: layer entry "../a" escapes the image root (path traversal)'),
+      'the image is broken or hostile',
+    ],
+    [
+      'a corrupt gzip stream',
+      new ImageError('layer sha256:x: layer could not be read: incorrect header check', {
+        cause: new ImageError('layer could not be read: incorrect header check', {
+          cause: withCode('incorrect header check', 'Z_DATA_ERROR'),
+        }),
+      }),
+      'the image is broken or hostile',
+    ],
+    [
+      'a connection dropped in the middle of a layer',
+      new ImageError('layer sha256:x: layer could not be read: other side closed', {
+        cause: new ImageError('layer could not be read: other side closed', {
+          cause: withCode('other side closed', 'UND_ERR_SOCKET'),
+        }),
+      }),
+      undefined,
+    ],
+    [
+      'a registry error under a layer error',
+      new ImageError('layer sha256:x: …', { cause: new RegistryError('blob: server error', 502) }),
+      undefined,
+    ],
+    [
+      'an invalid reference',
+      new ReferenceError('invalid repository name'),
+      'the image reference is invalid',
+    ],
+    ['a database error', new Error('Connection terminated unexpectedly'), undefined],
+    ['an abort', new Error('aborted: the worker stopped'), undefined],
+    ['not an Error', 'boom', undefined],
+  ];
+  it.each(cases)('%s', (_name, error, notRetried) => {
+    expect(permanentFailure(error)).toBe(notRetried);
   });
 });

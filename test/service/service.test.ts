@@ -9,13 +9,14 @@ import { MemoryAdvisoryIndex } from '../../src/advisories/osv.js';
 import { AdvisoryStore } from '../../src/advisories/store.js';
 import { buildApp } from '../../src/http/app.js';
 import type { ServiceConfig } from '../../src/service/config.js';
-import type { ServiceContext, ServiceLogger } from '../../src/service/context.js';
+import type { ServiceLogger } from '../../src/service/context.js';
 import { queueScan } from '../../src/service/scans.js';
 import { startService, type RunningService } from '../../src/service/service.js';
-import { createToken, createUser } from '../../src/service/users.js';
 import type { Dialect } from '../../src/store/database.js';
 import { runCli } from '../support/cli.js';
 import { BACKENDS, createPostgresDatabase } from '../support/postgres.js';
+import { seedProject, seedUser } from '../support/seed.js';
+import { eventually } from '../support/service.js';
 import { makeTestContext } from '../support/service-context.js';
 
 /**
@@ -37,38 +38,24 @@ function capturingLogger(): ServiceLogger & { lines: string[] } {
   return { lines, info: line('info'), warn: line('warn'), error: line('error') };
 }
 
-async function eventually<T>(
-  probe: () => Promise<T | undefined>,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 function get(base: string, path: string, token?: string): Promise<Response> {
   return fetch(base + path, token ? { headers: { authorization: `Bearer ${token}` } } : {});
 }
 
-async function insertProject(ctx: ServiceContext, path: string): Promise<number> {
-  const row = await ctx.database.db
-    .insertInto('projects')
-    .values({
-      path,
-      name: path,
-      scanning_enabled: 1,
-      supported_tags: JSON.stringify(['latest']),
-      daily_limit: 50,
-      created_at: ctx.now().toISOString(),
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return row.id;
+/** A service on 127.0.0.1:0 with the test admin token and no workers, storing in `dataDir`. */
+function serviceConfig(dataDir: string, overrides: Partial<ServiceConfig> = {}): ServiceConfig {
+  return {
+    dataDir,
+    host: '127.0.0.1',
+    port: 0,
+    adminToken: ADMIN_TOKEN,
+    advisoryDb: join(dataDir, 'advisories.db'),
+    workers: 0,
+    queue: { leaseMs: 30_000, maxAttempts: 3, backoffMs: 20, pollMs: 50 },
+    scan: { platform: 'linux/amd64', registryTimeoutMs: 2_000, registryRetries: 0 },
+    registries: [],
+    ...overrides,
+  };
 }
 
 describe.each(BACKENDS)('startService on %s', (dialect: Dialect) => {
@@ -86,19 +73,10 @@ describe.each(BACKENDS)('startService on %s', (dialect: Dialect) => {
   });
 
   function config(overrides: Partial<ServiceConfig> = {}): ServiceConfig {
-    return {
-      dataDir,
+    return serviceConfig(dataDir, {
       ...(databaseUrl !== undefined ? { databaseUrl } : {}),
-      host: '127.0.0.1',
-      port: 0,
-      adminToken: ADMIN_TOKEN,
-      advisoryDb: join(dataDir, 'advisories.db'),
-      workers: 0,
-      queue: { leaseMs: 30_000, maxAttempts: 3, backoffMs: 20, pollMs: 50 },
-      scan: { platform: 'linux/amd64', registryTimeoutMs: 2_000, registryRetries: 0 },
-      registries: [],
       ...overrides,
-    };
+    });
   }
 
   async function start(
@@ -197,7 +175,7 @@ describe.each(BACKENDS)('startService on %s', (dialect: Dialect) => {
   it('a queued scan job survives a restart and the restarted workers run it', async () => {
     const first = await start({ workers: 0 });
     const ctx = first.ctx;
-    const projectId = await insertProject(ctx, 'group/app');
+    const { id: projectId } = await seedProject(ctx.database.db, 'group/app');
     const scan = await ctx.database.db.transaction().execute((trx) =>
       queueScan(ctx, trx, {
         projectId,
@@ -249,7 +227,7 @@ describe.each(BACKENDS)('startService on %s', (dialect: Dialect) => {
       queue: { leaseMs: 30_000, maxAttempts: 1, backoffMs: 20, pollMs: 3_600_000 },
     });
     const ctx = service.ctx;
-    const projectId = await insertProject(ctx, 'group/woken');
+    const { id: projectId } = await seedProject(ctx.database.db, 'group/woken');
     // let the worker's first look at the empty queue pass, so that it is asleep
     await new Promise((r) => setTimeout(r, 200));
     const scan = await ctx.database.db.transaction().execute((trx) =>
@@ -433,8 +411,7 @@ describe('admin advisory endpoints', () => {
     const ctx = await makeTestContext('sqlite');
     try {
       expect(ctx.advisories).toBeInstanceOf(MemoryAdvisoryIndex);
-      const user = await createUser(ctx.database.db, { username: 'root', isAdmin: true });
-      const { token } = await createToken(ctx.database.db, user.id, { name: 't' });
+      const { token } = await seedUser(ctx.database.db, 'root', { isAdmin: true });
       const app = await buildApp(ctx);
       const headers = { authorization: `Bearer ${token}` };
       const status = await app.inject({ method: 'GET', url: '/api/v1/admin/advisories', headers });
@@ -455,24 +432,10 @@ describe('admin advisory endpoints', () => {
 
   it('refuse non-admins, bad bodies and unusable sources with 4xx', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'regscan-admin-'));
-    const service = await startService(
-      {
-        dataDir,
-        host: '127.0.0.1',
-        port: 0,
-        adminToken: ADMIN_TOKEN,
-        advisoryDb: join(dataDir, 'advisories.db'),
-        workers: 0,
-        queue: { leaseMs: 30_000, maxAttempts: 3, backoffMs: 20, pollMs: 50 },
-        scan: { platform: 'linux/amd64', registryTimeoutMs: 2_000, registryRetries: 0 },
-        registries: [],
-      },
-      { quiet: true },
-    );
+    const service = await startService(serviceConfig(dataDir), { quiet: true });
     try {
       const db = service.ctx.database.db;
-      const dev = await createUser(db, { username: 'dev' });
-      const { token: devToken } = await createToken(db, dev.id, { name: 't' });
+      const { token: devToken } = await seedUser(db, 'dev');
       const post = (token: string, body: unknown) =>
         service.app.inject({
           method: 'POST',
@@ -517,20 +480,7 @@ describe('admin advisory endpoints', () => {
     const osv = join(dataDir, 'osv');
     await cp(OSV_GO, osv, { recursive: true });
     const records = (await readdir(osv)).filter((f) => f.endsWith('.json')).length;
-    const service = await startService(
-      {
-        dataDir,
-        host: '127.0.0.1',
-        port: 0,
-        adminToken: ADMIN_TOKEN,
-        advisoryDb: join(dataDir, 'advisories.db'),
-        workers: 0,
-        queue: { leaseMs: 30_000, maxAttempts: 3, backoffMs: 20, pollMs: 50 },
-        scan: { platform: 'linux/amd64', registryTimeoutMs: 2_000, registryRetries: 0 },
-        registries: [],
-      },
-      { quiet: true },
-    );
+    const service = await startService(serviceConfig(dataDir), { quiet: true });
     try {
       const sync = () =>
         service.app.inject({

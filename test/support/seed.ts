@@ -92,6 +92,38 @@ export async function seedMember(
     .execute();
 }
 
+export interface SeededTeam {
+  /** A developer: reads and changes what is in the projects. */
+  dev: SeededUser;
+  /** A reporter: sees the projects, not what is in them. */
+  reporter: SeededUser;
+  /** A maintainer whose token is read-only: reads everything, changes nothing. */
+  readOnly: SeededUser;
+  /** The owner of `other`, and no member of the team's projects. */
+  outsider: SeededUser;
+  /** `other/app`, the outsider's project. */
+  other: Project;
+}
+
+/**
+ * The cast of most API tests: `dev`, `reporter` and `reader` (read-only token) members of each
+ * of `projects`, and `outsider`, who owns another project, other/app, and nothing more.
+ */
+export async function seedTeam(db: Kysely<DB>, projects: Project[]): Promise<SeededTeam> {
+  const dev = await seedUser(db, 'dev');
+  const reporter = await seedUser(db, 'reporter');
+  const outsider = await seedUser(db, 'outsider');
+  const readOnly = await seedUser(db, 'reader', { readOnly: true });
+  for (const project of projects) {
+    await seedMember(db, project.id, dev.user.id, 'developer');
+    await seedMember(db, project.id, reporter.user.id, 'reporter');
+    await seedMember(db, project.id, readOnly.user.id, 'maintainer');
+  }
+  const other = await seedProject(db, 'other/app');
+  await seedMember(db, other.id, outsider.user.id, 'owner');
+  return { dev, reporter, readOnly, outsider, other };
+}
+
 /** A registry (instance-wide unless projectId is given); the secret is not usable. */
 export async function seedRegistry(
   db: Kysely<DB>,

@@ -24,8 +24,8 @@ import { parseRegistryPayload } from '../../service/registry-events.js';
 import type { DB, EventOutcome, Registry, RegistryEvent } from '../../store/schema.js';
 import { requireAdmin, requireProject } from '../auth.js';
 import { badRequest, HttpError, unauthorized } from '../errors.js';
-
-const ErrorBody = Type.Object({ error: Type.String() });
+import { pageOf, PaginationProperties, setPaginationHeaders } from '../pagination.js';
+import { errorResponses, nullable, ProjectParams, RecordId } from '../schemas.js';
 
 const Outcome = Type.Union([
   Type.Literal('queued'),
@@ -43,24 +43,23 @@ const ReceivedEvent = Type.Object({
 
 const LoggedEvent = Type.Object({
   id: Type.Integer(),
-  registry_id: Type.Union([Type.Integer(), Type.Null()]),
+  registry_id: nullable(Type.Integer()),
   received_at: Type.String(),
   format: Type.String({ description: 'distribution or harbor' }),
-  external_id: Type.Union([Type.String(), Type.Null()]),
-  action: Type.Union([Type.String(), Type.Null()]),
-  media_type: Type.Union([Type.String(), Type.Null()]),
-  repository: Type.Union([Type.String(), Type.Null()]),
-  tag: Type.Union([Type.String(), Type.Null()]),
-  digest: Type.Union([Type.String(), Type.Null()]),
+  external_id: nullable(Type.String()),
+  action: nullable(Type.String()),
+  media_type: nullable(Type.String()),
+  repository: nullable(Type.String()),
+  tag: nullable(Type.String()),
+  digest: nullable(Type.String()),
   outcome: Outcome,
   reason: Type.String(),
-  project_id: Type.Union([Type.Integer(), Type.Null()]),
-  scan_id: Type.Union([Type.Integer(), Type.Null()]),
+  project_id: nullable(Type.Integer()),
+  scan_id: nullable(Type.Integer()),
 });
 
 const ListQuery = Type.Object({
-  page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 })),
-  per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  ...PaginationProperties,
   outcome: Type.Optional(Outcome),
 });
 
@@ -97,9 +96,7 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
         body: Type.Unknown({ description: 'The notification as the registry sends it' }),
         response: {
           200: Type.Object({ events: Type.Array(ReceivedEvent) }),
-          400: ErrorBody,
-          401: ErrorBody,
-          415: ErrorBody,
+          ...errorResponses(400, 401, 415),
         },
       },
     },
@@ -137,9 +134,9 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
       schema: {
         summary: "A project's registry event log, newest first",
         tags: ['registry events'],
-        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 500 }) }),
+        params: ProjectParams,
         querystring: ListQuery,
-        response: { 200: Type.Array(LoggedEvent), 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+        response: { 200: Type.Array(LoggedEvent), ...errorResponses(401, 403, 404) },
       },
     },
     async (request, reply) => {
@@ -156,9 +153,9 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
         tags: ['registry events'],
         querystring: Type.Object({
           ...ListQuery.properties,
-          registry_id: Type.Optional(Type.Integer({ minimum: 1 })),
+          registry_id: Type.Optional(RecordId),
         }),
-        response: { 200: Type.Array(LoggedEvent), 401: ErrorBody, 403: ErrorBody },
+        response: { 200: Type.Array(LoggedEvent), ...errorResponses(401, 403) },
       },
     },
     async (request, reply) => {
@@ -181,8 +178,7 @@ async function listEvents(
   reply: FastifyReply,
   options: ListOptions,
 ): Promise<RegistryEvent[]> {
-  const page = options.page ?? 1;
-  const perPage = options.per_page ?? 20;
+  const page = pageOf(options);
   let base = db.selectFrom('registry_events');
   if (options.projectId !== undefined) base = base.where('project_id', '=', options.projectId);
   if (options.registry_id !== undefined) base = base.where('registry_id', '=', options.registry_id);
@@ -193,20 +189,9 @@ async function listEvents(
   const rows = await base
     .selectAll()
     .orderBy('id', 'desc')
-    .limit(perPage)
-    .offset((page - 1) * perPage)
+    .limit(page.perPage)
+    .offset(page.offset)
     .execute();
-  setPagination(reply, Number(total), page, perPage);
+  setPaginationHeaders(reply, page, Number(total));
   return rows;
-}
-
-/** GitLab's pagination headers. */
-function setPagination(reply: FastifyReply, total: number, page: number, perPage: number): void {
-  const totalPages = Math.max(1, Math.ceil(total / perPage));
-  reply.header('X-Total', String(total));
-  reply.header('X-Total-Pages', String(totalPages));
-  reply.header('X-Page', String(page));
-  reply.header('X-Per-Page', String(perPage));
-  reply.header('X-Next-Page', page < totalPages ? String(page + 1) : '');
-  reply.header('X-Prev-Page', page > 1 ? String(page - 1) : '');
 }

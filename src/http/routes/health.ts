@@ -17,7 +17,7 @@ import { sql } from 'kysely';
 import { Type } from 'typebox';
 import type { ServiceContext } from '../../service/context.js';
 import { requireAdmin } from '../auth.js';
-import { ErrorSchema } from './vulnerabilities.js';
+import { ErrorSchema } from '../schemas.js';
 
 /** How long /readyz waits for the database. */
 export const READY_TIMEOUT_MS = 3_000;

@@ -10,15 +10,14 @@ import { Type } from 'typebox';
 import type { ServiceContext } from '../../service/context.js';
 import { listImages } from '../../service/images.js';
 import { REPORT_TYPES } from '../../store/schema.js';
+import { requireProject } from '../auth.js';
 import {
   nullable,
   ProjectParams,
-  requireProjectParam,
+  SCAN_STATUSES,
+  SCAN_TRIGGERS,
   SeverityCountsSchema,
-} from './vulnerabilities.js';
-
-const SCAN_STATUSES = ['created', 'pending', 'running', 'success', 'failed', 'skipped'] as const;
-const SCAN_TRIGGERS = ['registry_push', 'manual', 'advisory_update', 'ci_upload'] as const;
+} from '../schemas.js';
 
 const ImageTagSchema = Type.Object({
   tag: nullable(Type.String()),
@@ -64,7 +63,7 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
       },
     },
     async (request) => {
-      const { project } = await requireProjectParam(ctx, request, request.params.id, 'developer');
+      const { project } = await requireProject(ctx, request, request.params.id, 'developer');
       return { images: await listImages(ctx.database.db, project.id, request.query.report_type) };
     },
   );

@@ -21,7 +21,7 @@
  * A project the caller is no member of answers 404 whatever its role would be (no existence leak).
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
 import type { ServiceContext } from '../../service/context.js';
 import {
@@ -41,17 +41,10 @@ import {
   updateProject,
 } from '../../service/projects.js';
 import { ROLES, type Project } from '../../store/schema.js';
-import { requireAdmin, userOf } from '../auth.js';
+import { requireAdmin, requireProject, userOf } from '../auth.js';
 import { badRequest, conflict, HttpError, notFound } from '../errors.js';
-import {
-  ErrorSchema,
-  PaginationProperties,
-  ProjectParams,
-  RecordId,
-  requireProjectParam,
-  setPaginationHeaders,
-  Text,
-} from './vulnerabilities.js';
+import { pageOf, PaginationProperties, setPaginationHeaders } from '../pagination.js';
+import { errorResponses, ProjectParams, RecordId, Text } from '../schemas.js';
 
 const RoleSchema = Type.Enum(ROLES, {
   description: 'guest < reporter < developer < maintainer < owner',
@@ -110,13 +103,7 @@ const MemberSchema = Type.Object({
 
 const MemberParams = Type.Object({ ...ProjectParams.properties, user_id: RecordId });
 
-const Errors = {
-  400: ErrorSchema,
-  401: ErrorSchema,
-  403: ErrorSchema,
-  404: ErrorSchema,
-  409: ErrorSchema,
-};
+const Errors = errorResponses(400, 401, 403, 404, 409);
 
 /** The service's errors as HTTP errors; anything else goes on. */
 function asHttpError(e: unknown): unknown {
@@ -174,14 +161,13 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
         summary: "The caller's projects (an admin's: all), by path",
         tags: ['projects'],
         querystring: Type.Object({ ...PaginationProperties }),
-        response: { 200: Type.Array(ProjectSchema), 401: ErrorSchema },
+        response: { 200: Type.Array(ProjectSchema), ...errorResponses(401) },
       },
     },
     async (request, reply) => {
-      const page = request.query.page ?? 1;
-      const perPage = request.query.per_page ?? 20;
-      const { projects, total } = await listProjectsOf(db, userOf(request), { page, perPage });
-      setPaginationHeaders(reply, page, perPage, total);
+      const page = pageOf(request.query);
+      const { projects, total } = await listProjectsOf(db, userOf(request), page);
+      setPaginationHeaders(reply, page, total);
       return projects;
     },
   );
@@ -197,17 +183,21 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
       },
     },
     async (request) => {
-      const { project, role } = await requireProjectParam(ctx, request, request.params.id, 'guest');
+      const { project, role } = await requireProject(ctx, request, request.params.id, 'guest');
       return projectView(project, role);
     },
   );
 
+  /** The project of `:id` for managing it (its settings, its members): maintainer and up. */
+  const maintainerOf = (request: FastifyRequest, idOrPath: string) =>
+    requireProject(ctx, request, idOrPath, 'maintainer');
+
   const changeSettings = async (
     idOrPath: string,
-    request: Parameters<typeof userOf>[0],
+    request: FastifyRequest,
     body: Static<typeof PatchBody>,
   ) => {
-    const { project, role } = await requireProjectParam(ctx, request, idOrPath, 'maintainer');
+    const { project, role } = await maintainerOf(request, idOrPath);
     const updated: Project | undefined = await service(() =>
       updateProject(db, project.id, settingsOf(body)),
     );
@@ -220,33 +210,34 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
     return projectView(updated, role);
   };
 
-  api.put(
-    '/api/v1/projects/:id/settings',
-    {
+  // the same change by GitLab's PATCH of the project and by the settings PUT (no name there)
+  for (const [method, url, body, summary] of [
+    [
+      'PUT',
+      '/api/v1/projects/:id/settings',
+      SettingsBody,
+      'Change scanning for registry, supported tags, daily limit (maintainer)',
+    ],
+    [
+      'PATCH',
+      '/api/v1/projects/:id',
+      PatchBody,
+      'Change the name or settings of a project (maintainer)',
+    ],
+  ] as const) {
+    api.route({
+      method,
+      url,
       schema: {
-        summary: 'Change scanning for registry, supported tags, daily limit (maintainer)',
+        summary,
         tags: ['projects'],
         params: ProjectParams,
-        body: SettingsBody,
+        body,
         response: { 200: ProjectSchema, ...Errors },
       },
-    },
-    (request) => changeSettings(request.params.id, request, request.body),
-  );
-
-  api.patch(
-    '/api/v1/projects/:id',
-    {
-      schema: {
-        summary: 'Change the name or settings of a project (maintainer)',
-        tags: ['projects'],
-        params: ProjectParams,
-        body: PatchBody,
-        response: { 200: ProjectSchema, ...Errors },
-      },
-    },
-    (request) => changeSettings(request.params.id, request, request.body),
-  );
+      handler: (request) => changeSettings(request.params.id, request, request.body),
+    });
+  }
 
   api.delete(
     '/api/v1/projects/:id',
@@ -259,7 +250,7 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
       },
     },
     async (request, reply) => {
-      const { project } = await requireProjectParam(ctx, request, request.params.id, 'owner');
+      const { project } = await requireProject(ctx, request, request.params.id, 'owner');
       await deleteProject(db, project.id);
       ctx.log.info('project deleted', { project: project.path, by: userOf(request).username });
       return reply.status(204).send(null);
@@ -277,7 +268,7 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
       },
     },
     async (request) => {
-      const { project } = await requireProjectParam(ctx, request, request.params.id, 'developer');
+      const { project } = await requireProject(ctx, request, request.params.id, 'developer');
       return listMembers(db, project.id);
     },
   );
@@ -301,12 +292,7 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
       },
     },
     async (request, reply) => {
-      const { project, role: actorRole } = await requireProjectParam(
-        ctx,
-        request,
-        request.params.id,
-        'maintainer',
-      );
+      const { project, role: actorRole } = await maintainerOf(request, request.params.id);
       const { user_id, username, role } = request.body;
       if ((user_id === undefined) === (username === undefined)) {
         throw badRequest('give either user_id or username');
@@ -334,12 +320,7 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
       },
     },
     async (request) => {
-      const { project, role: actorRole } = await requireProjectParam(
-        ctx,
-        request,
-        request.params.id,
-        'maintainer',
-      );
+      const { project, role: actorRole } = await maintainerOf(request, request.params.id);
       const member = await service(() =>
         changeMemberRole(db, project.id, actorRole, request.params.user_id, request.body.role),
       );
@@ -359,12 +340,7 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
       },
     },
     async (request, reply) => {
-      const { project, role: actorRole } = await requireProjectParam(
-        ctx,
-        request,
-        request.params.id,
-        'maintainer',
-      );
+      const { project, role: actorRole } = await maintainerOf(request, request.params.id);
       const removed = await service(() =>
         removeMember(db, project.id, actorRole, request.params.user_id),
       );

@@ -13,12 +13,13 @@
  * `has_secret`. A duplicate name answers 409, bad input 400.
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
 import type { ServiceContext } from '../../service/context.js';
 import {
   createRegistry,
   deleteRegistry,
+  DuplicateRegistryError,
   getRegistry,
   InvalidRegistryError,
   listRegistries,
@@ -27,16 +28,10 @@ import {
   updateRegistry,
   type RegistryUpdate,
 } from '../../service/registries.js';
-import type { Registry } from '../../store/schema.js';
-import { requireAdmin, userOf } from '../auth.js';
+import type { Project, Registry } from '../../store/schema.js';
+import { requireAdmin, requireProject, userOf } from '../auth.js';
 import { badRequest, conflict, notFound } from '../errors.js';
-import {
-  ErrorSchema,
-  nullable,
-  ProjectParams,
-  RecordId,
-  requireProjectParam,
-} from './vulnerabilities.js';
+import { errorResponses, nullable, ProjectParams, RecordId } from '../schemas.js';
 
 export const RegistrySchema = Type.Object({
   id: Type.Integer(),
@@ -86,26 +81,15 @@ const UpdateBody = Type.Object(
 const RegistryParams = Type.Object({ id: RecordId });
 const ProjectRegistryParams = Type.Object({ ...ProjectParams.properties, registry_id: RecordId });
 
-const Errors = {
-  400: ErrorSchema,
-  401: ErrorSchema,
-  403: ErrorSchema,
-  404: ErrorSchema,
-  409: ErrorSchema,
-};
-
-export function registryApiView(registry: Registry): Static<typeof RegistrySchema> {
-  return { ...registryView(registry), has_secret: registry.secret_hash !== '' };
-}
+const Errors = errorResponses(400, 401, 403, 404, 409);
 
 /** The registries service's errors as HTTP errors: a taken name is 409, the rest 400. */
 async function service<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (e) {
-    if (e instanceof InvalidRegistryError) {
-      throw /exists already/.test(e.message) ? conflict(e.message) : badRequest(e.message);
-    }
+    if (e instanceof DuplicateRegistryError) throw conflict(e.message);
+    if (e instanceof InvalidRegistryError) throw badRequest(e.message);
     throw e;
   }
 }
@@ -125,22 +109,13 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
   const db = ctx.database.db;
 
   const create = async (body: Static<typeof CreateBody>, projectId: number | null) =>
-    registryApiView(
-      await service(() =>
-        createRegistry(
-          db,
-          {
-            name: body.name,
-            url: body.url,
-            username: body.username ?? null,
-            password: body.password ?? null,
-            secret: body.secret,
-            projectId,
-          },
-          ctx.now(),
-        ),
-      ),
-    );
+    registryView(await service(() => createRegistry(db, { ...body, projectId }, ctx.now())));
+
+  const update = async (id: number, body: Static<typeof UpdateBody>) => {
+    const updated = await service(() => updateRegistry(db, id, updateOf(body)));
+    if (!updated) throw notFound('registry not found');
+    return registryView(updated);
+  };
 
   // -------------------------------------------------------------------------------------------
   // Instance registries (admins)
@@ -156,7 +131,7 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
     },
     async (request) => {
       requireAdmin(request);
-      return (await listRegistries(db)).map(registryApiView);
+      return (await listRegistries(db)).map(registryView);
     },
   );
 
@@ -191,11 +166,7 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
     },
     async (request) => {
       requireAdmin(request);
-      const updated = await service(() =>
-        updateRegistry(db, request.params.id, updateOf(request.body)),
-      );
-      if (!updated) throw notFound('registry not found');
-      return registryApiView(updated);
+      return update(request.params.id, request.body);
     },
   );
 
@@ -222,12 +193,23 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
   // -------------------------------------------------------------------------------------------
   // A project's own registries (maintainer)
 
-  /** The project's registry `registryId`; 404 when it is another's (or an instance one). */
-  const projectRegistry = async (projectId: number, registryId: number): Promise<Registry> => {
+  /**
+   * The registry `registryId` of the project `idOrPath`, for its maintainer; 404 when it is
+   * another project's (or an instance one).
+   */
+  const projectRegistry = async (
+    request: FastifyRequest,
+    idOrPath: string,
+    registryId: number,
+  ): Promise<{ project: Project; registry: Registry }> => {
+    const { project } = await requireProject(ctx, request, idOrPath, 'maintainer');
     const registry = await getRegistry(db, registryId);
-    if (!registry || registry.project_id !== projectId) throw notFound('registry not found');
-    return registry;
+    if (!registry || registry.project_id !== project.id) throw notFound('registry not found');
+    return { project, registry };
   };
+
+  const logChange = (what: string, request: FastifyRequest, project: Project, name: string) =>
+    ctx.log.info(what, { project: project.path, registry: name, by: userOf(request).username });
 
   api.get(
     '/api/v1/projects/:id/registries',
@@ -240,8 +222,8 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
       },
     },
     async (request) => {
-      const { project } = await requireProjectParam(ctx, request, request.params.id, 'maintainer');
-      return (await listRegistries(db, { projectId: project.id })).map(registryApiView);
+      const { project } = await requireProject(ctx, request, request.params.id, 'maintainer');
+      return (await listRegistries(db, { projectId: project.id })).map(registryView);
     },
   );
 
@@ -257,13 +239,9 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
       },
     },
     async (request, reply) => {
-      const { project } = await requireProjectParam(ctx, request, request.params.id, 'maintainer');
+      const { project } = await requireProject(ctx, request, request.params.id, 'maintainer');
       const registry = await create(request.body, project.id);
-      ctx.log.info('project registry added', {
-        project: project.path,
-        registry: registry.name,
-        by: userOf(request).username,
-      });
+      logChange('project registry added', request, project, registry.name);
       return reply.status(201).send(registry);
     },
   );
@@ -280,11 +258,12 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
       },
     },
     async (request) => {
-      const { project } = await requireProjectParam(ctx, request, request.params.id, 'maintainer');
-      const registry = await projectRegistry(project.id, request.params.registry_id);
-      const updated = await service(() => updateRegistry(db, registry.id, updateOf(request.body)));
-      if (!updated) throw notFound('registry not found');
-      return registryApiView(updated);
+      const { registry } = await projectRegistry(
+        request,
+        request.params.id,
+        request.params.registry_id,
+      );
+      return update(registry.id, request.body);
     },
   );
 
@@ -299,14 +278,13 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
       },
     },
     async (request, reply) => {
-      const { project } = await requireProjectParam(ctx, request, request.params.id, 'maintainer');
-      const registry = await projectRegistry(project.id, request.params.registry_id);
+      const { project, registry } = await projectRegistry(
+        request,
+        request.params.id,
+        request.params.registry_id,
+      );
       await deleteRegistry(db, registry.id);
-      ctx.log.info('project registry removed', {
-        project: project.path,
-        registry: registry.name,
-        by: userOf(request).username,
-      });
+      logChange('project registry removed', request, project, registry.name);
       return reply.status(204).send(null);
     },
   );

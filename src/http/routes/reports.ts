@@ -11,6 +11,7 @@ import { CiReportError, ingestCiReport } from '../../service/ci-reports.js';
 import type { ServiceContext } from '../../service/context.js';
 import { requireProject, userOf } from '../auth.js';
 import { badRequest } from '../errors.js';
+import { nullable, ProjectParams } from '../schemas.js';
 
 /** Uploaded reports may be large: an SBOM of a big image runs to tens of MiB. */
 export const REPORT_BODY_LIMIT = 50 * 1024 * 1024;
@@ -28,8 +29,8 @@ const UploadResponse = Type.Object({
   report_type: Type.Literal('container_scanning'),
   repository: Type.String(),
   tag: Type.String(),
-  digest: Type.Union([Type.String(), Type.Null()]),
-  package_count: Type.Union([Type.Integer(), Type.Null()]),
+  digest: nullable(Type.String()),
+  package_count: nullable(Type.Integer()),
   finding_count: Type.Integer(),
   vulnerabilities: Counts,
 });
@@ -42,7 +43,7 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
       schema: {
         summary: 'Upload a CI container-scanning report (CycloneDX SBOM or GitLab report)',
         tags: ['reports'],
-        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 500 }) }),
+        params: ProjectParams,
         querystring: Type.Object({
           repository: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
           tag: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),

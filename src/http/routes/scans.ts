@@ -15,43 +15,28 @@
  *   converted to SPDX 2.3.
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { Type } from 'typebox';
 import { fromCycloneDX } from '../../sbom/read-cyclonedx.js';
 import { toSPDX } from '../../sbom/spdx.js';
 import type { ServiceContext } from '../../service/context.js';
 import { queueScan } from '../../service/scans.js';
-import type { DB, Scan, ScanStatus, ScanTrigger } from '../../store/schema.js';
+import type { DB, Scan } from '../../store/schema.js';
 import { VERSION } from '../../version.js';
-import { userOf } from '../auth.js';
+import { requireProject, requireProjectOf, userOf } from '../auth.js';
 import { conflict, notFound } from '../errors.js';
+import { pageOf, PaginationProperties, setPaginationHeaders } from '../pagination.js';
 import {
   listParameter,
+  MultiValue,
   nullable,
-  PaginationProperties,
   ProjectParams,
   RecordId,
-  requireProjectOf,
-  requireProjectParam,
-  setPaginationHeaders,
+  SCAN_STATUSES,
+  SCAN_TRIGGERS,
   Text,
-} from './vulnerabilities.js';
-
-const SCAN_STATUSES: readonly ScanStatus[] = [
-  'created',
-  'pending',
-  'running',
-  'success',
-  'failed',
-  'skipped',
-];
-const SCAN_TRIGGERS: readonly ScanTrigger[] = [
-  'registry_push',
-  'manual',
-  'advisory_update',
-  'ci_upload',
-];
+} from '../schemas.js';
 
 const ScanProperties = {
   id: Type.Integer(),
@@ -155,7 +140,7 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const db = ctx.database.db;
 
-  async function scanOf(request: Parameters<typeof userOf>[0], sid: number): Promise<Scan> {
+  async function scanOf(request: FastifyRequest, sid: number): Promise<Scan> {
     const scan = await db.selectFrom('scans').selectAll().where('id', '=', sid).executeTakeFirst();
     if (!scan) throw notFound('scan not found');
     await requireProjectOf(ctx, request, scan.project_id, 'developer', 'scan');
@@ -170,12 +155,11 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
         tags: ['scans'],
         params: ProjectParams,
         querystring: Type.Object({
-          status: Type.Optional(
-            Type.Array(Type.String({ maxLength: 100 }), {
-              maxItems: 10,
-              description: `Any of ${SCAN_STATUSES.join(', ')} (repeated or comma-separated)`,
-            }),
-          ),
+          status: MultiValue({
+            maxLength: 100,
+            maxItems: 10,
+            description: `Any of ${SCAN_STATUSES.join(', ')} (repeated or comma-separated)`,
+          }),
           repository: Type.Optional(Text({ minLength: 1, maxLength: 500 })),
           tag: Type.Optional(Text({ minLength: 1, maxLength: 200 })),
           trigger: Type.Optional(Type.Enum(SCAN_TRIGGERS)),
@@ -185,11 +169,10 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
       },
     },
     async (request, reply) => {
-      const { project } = await requireProjectParam(ctx, request, request.params.id, 'developer');
+      const { project } = await requireProject(ctx, request, request.params.id, 'developer');
       const q = request.query;
       const statuses = listParameter('status', q.status, SCAN_STATUSES);
-      const page = q.page ?? 1;
-      const perPage = q.per_page ?? 20;
+      const page = pageOf(q);
       let query = db.selectFrom('scans as s').where('s.project_id', '=', project.id);
       if (statuses) query = query.where('s.status', 'in', statuses);
       if (q.repository) query = query.where('s.repository', '=', q.repository);
@@ -201,8 +184,8 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
       const ids = await query
         .select('s.id')
         .orderBy('s.id', 'desc')
-        .limit(perPage)
-        .offset((page - 1) * perPage)
+        .limit(page.perPage)
+        .offset(page.offset)
         .execute();
       const rows =
         ids.length === 0
@@ -215,7 +198,7 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
               )
               .orderBy('s.id', 'desc')
               .execute();
-      setPaginationHeaders(reply, page, perPage, Number(total.n));
+      setPaginationHeaders(reply, page, Number(total.n));
       return { scans: rows.map(toApi) };
     },
   );
@@ -242,7 +225,7 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
       },
     },
     async (request, reply) => {
-      const { project } = await requireProjectParam(ctx, request, request.params.id, 'developer');
+      const { project } = await requireProject(ctx, request, request.params.id, 'developer');
       const user = userOf(request);
       const { repository, tag } = request.body;
       const previous = await db

@@ -18,19 +18,13 @@ import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { Type, type Static } from 'typebox';
 import type { ServiceContext } from '../../service/context.js';
-import { isUniqueViolation } from '../../service/projects.js';
 import { createToken, createUser } from '../../service/users.js';
+import { isUniqueViolation } from '../../store/errors.js';
 import type { DB, Token, User } from '../../store/schema.js';
 import { requireAdmin, userOf } from '../auth.js';
 import { badRequest, conflict, notFound } from '../errors.js';
-import {
-  ErrorSchema,
-  nullable,
-  PaginationProperties,
-  RecordId,
-  setPaginationHeaders,
-  Text,
-} from './vulnerabilities.js';
+import { pageOf, PaginationProperties, setPaginationHeaders } from '../pagination.js';
+import { errorResponses, nullable, RecordId, Text } from '../schemas.js';
 
 /** GitLab-like usernames: letters, digits, `.`, `_`, `-`; unique regardless of case. */
 const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
@@ -80,7 +74,7 @@ const TokenBody = Type.Object(
   { additionalProperties: false },
 );
 
-const Errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema };
+const Errors = errorResponses(400, 401, 403, 404);
 
 export function userView(user: User): Static<typeof UserSchema> {
   return {
@@ -169,7 +163,7 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
             ...UserSchema.properties,
             token: Type.Object({ id: Type.Integer(), read_only: Type.Boolean() }),
           }),
-          401: ErrorSchema,
+          ...errorResponses(401),
         },
       },
     },
@@ -193,8 +187,7 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
     },
     async (request, reply) => {
       requireAdmin(request);
-      const page = request.query.page ?? 1;
-      const perPage = request.query.per_page ?? 20;
+      const page = pageOf(request.query);
       const [{ n }, rows] = await Promise.all([
         db
           .selectFrom('users')
@@ -204,11 +197,11 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
           .selectFrom('users')
           .selectAll()
           .orderBy('id')
-          .limit(perPage)
-          .offset((page - 1) * perPage)
+          .limit(page.perPage)
+          .offset(page.offset)
           .execute(),
       ]);
-      setPaginationHeaders(reply, page, perPage, Number(n));
+      setPaginationHeaders(reply, page, Number(n));
       return rows.map(userView);
     },
   );
@@ -232,7 +225,7 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
           },
           { additionalProperties: false },
         ),
-        response: { 201: UserSchema, 409: ErrorSchema, ...Errors },
+        response: { 201: UserSchema, ...errorResponses(400, 401, 403, 404, 409) },
       },
     },
     async (request, reply) => {
@@ -270,7 +263,7 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
       schema: {
         summary: "The caller's tokens (never the tokens themselves)",
         tags: ['users'],
-        response: { 200: Type.Array(TokenSchema), 401: ErrorSchema },
+        response: { 200: Type.Array(TokenSchema), ...errorResponses(401) },
       },
     },
     async (request) => {

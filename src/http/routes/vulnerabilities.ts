@@ -16,8 +16,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { stringify } from 'csv-stringify';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Type, type TSchema } from 'typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
 import type { ServiceContext } from '../../service/context.js';
 import {
   allVulnerabilities,
@@ -34,7 +34,6 @@ import {
   toApiVulnerability,
   vulnerabilityHistory,
   VULNERABILITY_SORT_FIELDS,
-  type SeverityLevel,
   type StateChange,
   type VulnerabilityFilter,
   type VulnerabilitySort,
@@ -46,134 +45,38 @@ import {
   type DismissalReason,
   type Project,
   type ReportType,
-  type Role,
   type VulnerabilityState,
 } from '../../store/schema.js';
-import { requireProject, userOf } from '../auth.js';
+import { requireProject, requireProjectOf, userOf } from '../auth.js';
 import { badRequest, HttpError, notFound } from '../errors.js';
-
-// ---------------------------------------------------------------------------------------------
-// Schemas shared with the image and scan routes
-
-/** Ids are 32-bit integers on PostgreSQL: a larger one is a 400, never a database error. */
-export const MAX_ID = 2_147_483_647;
-
-export const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
-
-/**
- * Text from a request that is compared with or stored in the database: PostgreSQL text cannot hold
- * NUL, so a NUL is refused here (400) rather than by the database (an error).
- */
-export const Text = (options: { minLength?: number; maxLength: number; description?: string }) =>
-  Type.String({ pattern: '^[^\\u0000]*$', ...options });
-
-export const RecordId = Type.Integer({ minimum: 1, maximum: MAX_ID });
-
-export const ProjectParams = Type.Object({
-  id: Text({
-    minLength: 1,
-    maxLength: 500,
-    description: 'Project id or URL-encoded path (`42` or `group%2Fapp`)',
-  }),
-});
-
-export const PaginationProperties = {
-  page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 })),
-  per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
-};
-
-export const SeverityCountsSchema = Type.Object(
-  Object.fromEntries(SEVERITY_LEVELS.map((level) => [level, Type.Integer()])) as Record<
-    SeverityLevel,
-    ReturnType<typeof Type.Integer>
-  >,
-);
-
-export const ErrorSchema = Type.Object({
-  error: Type.String(),
-  details: Type.Optional(Type.Unknown()),
-});
-
-/** GitLab's pagination headers. */
-export function setPaginationHeaders(
-  reply: FastifyReply,
-  page: number,
-  perPage: number,
-  total: number,
-): void {
-  const pages = Math.max(1, Math.ceil(total / perPage));
-  reply.header('X-Total', String(total));
-  reply.header('X-Total-Pages', String(pages));
-  reply.header('X-Page', String(page));
-  reply.header('X-Per-Page', String(perPage));
-  reply.header('X-Next-Page', page < pages ? String(page + 1) : '');
-  reply.header('X-Prev-Page', page > 1 ? String(Math.min(page - 1, pages)) : '');
-}
-
-/** Values of a multi-valued query parameter: repeated, comma-separated, or both. */
-export function listParameter<T extends string>(
-  name: string,
-  values: readonly string[] | undefined,
-  allowed: readonly T[],
-): T[] | undefined {
-  if (values === undefined) return undefined;
-  const out: T[] = [];
-  for (const value of values.flatMap((v) => v.split(','))) {
-    const v = value.trim();
-    if (v === '') continue;
-    if (!(allowed as readonly string[]).includes(v)) {
-      throw badRequest(`${name} must be among ${allowed.join(', ')}; got "${v.slice(0, 50)}"`);
-    }
-    if (!out.includes(v as T)) out.push(v as T);
-  }
-  return out.length > 0 ? out : undefined;
-}
-
-/**
- * requireProject for a `:id` parameter. A numeric id beyond the 32-bit range names no project:
- * 404 here, before PostgreSQL would refuse the comparison with an error.
- */
-export function requireProjectParam(
-  ctx: ServiceContext,
-  request: FastifyRequest,
-  idOrPath: string,
-  role: Role,
-): Promise<{ project: Project; role: Role }> {
-  if (/^\d+$/.test(idOrPath) && Number(idOrPath) > MAX_ID) throw notFound('project not found');
-  return requireProject(ctx, request, idOrPath, role);
-}
-
-/**
- * The project a record (vulnerability, scan) belongs to, when the user has `role` in it; 404 with
- * `what` when the user is no member, so records of other projects cannot be probed.
- */
-export async function requireProjectOf(
-  ctx: ServiceContext,
-  request: FastifyRequest,
-  projectId: number,
-  role: Role,
-  what: string,
-): Promise<{ project: Project; role: Role }> {
-  try {
-    return await requireProject(ctx, request, projectId, role);
-  } catch (e) {
-    if (e instanceof HttpError && e.statusCode === 404) throw notFound(`${what} not found`);
-    throw e;
-  }
-}
+import { pageOf, PaginationProperties, setPaginationHeaders } from '../pagination.js';
+import {
+  listParameter,
+  MultiValue,
+  nullable,
+  ProjectParams,
+  RecordId,
+  SeverityCountsSchema,
+  Text,
+} from '../schemas.js';
 
 // ---------------------------------------------------------------------------------------------
 // Vulnerability schemas
-
-const MultiValue = (description: string) =>
-  Type.Optional(Type.Array(Type.String({ maxLength: 200 }), { maxItems: 20, description }));
 
 const FilterProperties = {
   report_type: Type.Optional(
     Type.Enum(REPORT_TYPES, { description: 'The report tab: registry scans or CI uploads' }),
   ),
-  severity: MultiValue(`Any of ${SEVERITY_LEVELS.join(', ')} (repeated or comma-separated)`),
-  state: MultiValue(`Any of ${VULNERABILITY_STATES.join(', ')} (repeated or comma-separated)`),
+  severity: MultiValue({
+    maxLength: 200,
+    maxItems: 20,
+    description: `Any of ${SEVERITY_LEVELS.join(', ')} (repeated or comma-separated)`,
+  }),
+  state: MultiValue({
+    maxLength: 200,
+    maxItems: 20,
+    description: `Any of ${VULNERABILITY_STATES.join(', ')} (repeated or comma-separated)`,
+  }),
   detected: Type.Optional(
     Type.Enum(['still', 'no_longer'], {
       description: '`still`: found by the last scan of its image; `no_longer`: not anymore',
@@ -344,6 +247,14 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const db = ctx.database.db;
 
+  /** The vulnerability `id` when the user is a developer in its project; else 404. */
+  async function vulnerabilityOf(request: FastifyRequest, id: number) {
+    const row = await findVulnerability(db, id);
+    if (!row) throw notFound('vulnerability not found');
+    await requireProjectOf(ctx, request, row.project_id, 'developer', 'vulnerability');
+    return row;
+  }
+
   async function detail(id: number) {
     const row = await findVulnerability(db, id);
     if (!row) throw notFound('vulnerability not found');
@@ -370,17 +281,16 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
       },
     },
     async (request, reply) => {
-      const { project } = await requireProjectParam(ctx, request, request.params.id, 'developer');
-      const page = request.query.page ?? 1;
-      const perPage = request.query.per_page ?? 20;
+      const { project } = await requireProject(ctx, request, request.params.id, 'developer');
+      const page = pageOf(request.query);
       const result = await listVulnerabilities(
         db,
         project.id,
         filterOf(request.query),
         sortOf(request.query),
-        { page, perPage },
+        page,
       );
-      setPaginationHeaders(reply, page, perPage, result.total);
+      setPaginationHeaders(reply, page, result.total);
       return {
         vulnerabilities: result.vulnerabilities.map(toApiVulnerability),
         counts: result.counts,
@@ -403,7 +313,7 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
       },
     },
     async (request, reply) => {
-      const { project } = await requireProjectParam(ctx, request, request.params.id, 'developer');
+      const { project } = await requireProject(ctx, request, request.params.id, 'developer');
       const filter = filterOf(request.query);
       const sort = sortOf(request.query);
       async function* records() {
@@ -450,7 +360,7 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
       },
     },
     async (request) => {
-      const { project } = await requireProjectParam(ctx, request, request.params.id, 'developer');
+      const { project } = await requireProject(ctx, request, request.params.id, 'developer');
       const change = stateChangeOf(request.body);
       const result = await changeVulnerabilityStates(
         ctx,
@@ -486,12 +396,7 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
         response: { 200: VulnerabilityDetailSchema },
       },
     },
-    async (request) => {
-      const row = await findVulnerability(db, request.params.vid);
-      if (!row) throw notFound('vulnerability not found');
-      await requireProjectOf(ctx, request, row.project_id, 'developer', 'vulnerability');
-      return detail(row.id);
-    },
+    async (request) => detail((await vulnerabilityOf(request, request.params.vid)).id),
   );
 
   api.patch(
@@ -509,9 +414,7 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
       },
     },
     async (request) => {
-      const row = await findVulnerability(db, request.params.vid);
-      if (!row) throw notFound('vulnerability not found');
-      await requireProjectOf(ctx, request, row.project_id, 'developer', 'vulnerability');
+      const row = await vulnerabilityOf(request, request.params.vid);
       const change = stateChangeOf(request.body);
       const result = await changeVulnerabilityStates(
         ctx,

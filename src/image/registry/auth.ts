@@ -23,6 +23,8 @@ export interface AuthenticatorDeps {
   /** The registry host, for messages. */
   registry: string;
   credentials: () => Promise<Credentials | undefined>;
+  /** What to tell a user who gave no credentials, e.g. `set username/password`. */
+  whereCredentialsGo: string;
   fetchToken: (
     realm: BearerRealm,
     scope: string,
@@ -98,7 +100,7 @@ export class Authenticator {
       const creds = await this.deps.credentials();
       if (!creds) {
         throw new RegistryError(
-          `${what}: registry ${this.deps.registry} requires authentication and no credentials were given (set username/password or a Docker config.json entry)`,
+          `${what}: registry ${this.deps.registry} requires authentication and no credentials were given (${this.deps.whereCredentialsGo})`,
           401,
           [{ code: 'UNAUTHORIZED', message: 'authentication required' }],
         );

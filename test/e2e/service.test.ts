@@ -90,11 +90,9 @@ describe.each(BACKENDS)('scan on push on %s', (dialect) => {
       )
     ).vulnerabilities;
   const scans = async (): Promise<{ id: number; status: string; digest: string; tag: string }[]> =>
-    (
-      await t.api.ok<{ scans: { id: number; status: string; digest: string; tag: string }[] }>(
-        `/api/v1/projects/${pid()}/scans?per_page=100`,
-      )
-    ).scans;
+    t.api.ok<{ id: number; status: string; digest: string; tag: string }[]>(
+      `/api/v1/projects/${pid()}/scans?per_page=100`,
+    );
   const events = async (): Promise<
     { outcome: string; reason: string; tag: string; repository: string; scan_id: number | null }[]
   > => t.api.ok(`/api/v1/projects/${pid()}/registry_events?per_page=100`);
@@ -295,9 +293,9 @@ describe.each(BACKENDS)('a registry that fails, on %s', (dialect) => {
       const before = hits;
       expect((await notify(repo)).status).toBe(200);
       const scan = await eventually(async () => {
-        const { scans: list } = await t.api.ok<{
-          scans: { id: number; status: string; repository: string }[];
-        }>(`/api/v1/projects/group/scans?per_page=100`);
+        const list = await t.api.ok<{ id: number; status: string; repository: string }[]>(
+          `/api/v1/projects/group/scans?per_page=100`,
+        );
         const s = list.find((x) => x.repository === repo);
         return s?.status === 'failed' ? s : undefined;
       }, `the failed scan of ${repo}`);

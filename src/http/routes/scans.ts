@@ -165,7 +165,7 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
           trigger: Type.Optional(Type.Enum(SCAN_TRIGGERS)),
           ...PaginationProperties,
         }),
-        response: { 200: Type.Object({ scans: Type.Array(ScanSchema) }) },
+        response: { 200: Type.Array(ScanSchema) },
       },
     },
     async (request, reply) => {
@@ -199,7 +199,7 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
               .orderBy('s.id', 'desc')
               .execute();
       setPaginationHeaders(reply, page, Number(total.n));
-      return { scans: rows.map(toApi) };
+      return rows.map(toApi);
     },
   );
 

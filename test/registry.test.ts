@@ -12,7 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openVerifiedBlob } from '../src/image/blob.js';
 import { digestOf } from '../src/image/digest.js';
 import { parseDockerReference, type RegistryReference } from '../src/image/reference.js';
+import { isPublicAddress } from '../src/image/network.js';
 import {
+  AddressNotAllowedError,
   MANIFEST_ACCEPT,
   openRegistrySource,
   parseAuthChallenges,
@@ -107,6 +109,7 @@ interface LocalServer {
 
 async function startServer(
   handler: (req: IncomingMessage, res: ServerResponse, n: number) => void | Promise<void>,
+  address = '127.0.0.1',
 ): Promise<LocalServer> {
   const requests: LocalServer['requests'] = [];
   const server = createServer((req, res) => {
@@ -119,11 +122,11 @@ async function startServer(
       res.destroy(err as Error);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, address, resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    host: `127.0.0.1:${port}`,
-    origin: `http://127.0.0.1:${port}`,
+    host: `${address}:${port}`,
+    origin: `http://${address}:${port}`,
     requests,
     close: () =>
       new Promise((resolve) => {
@@ -530,6 +533,172 @@ describe('connection failures', () => {
       },
     );
     expect(events.filter((e) => e.type === 'retry')).toHaveLength(2);
+  });
+});
+
+// ---------- which addresses the client may connect to ----------
+
+describe('allowAddress: connections only to addresses it allows', () => {
+  let registry: TestRegistry;
+
+  beforeAll(async () => {
+    registry = await startRegistry();
+    await registry.push(`oci:${layout.dir}:amd64`, 'group/app:1.0');
+  });
+  afterAll(async () => {
+    await registry?.stop();
+  });
+
+  /** The events of a pull that must fail with AddressNotAllowedError, and that error. */
+  async function refused(
+    r: RegistryReference,
+    allowAddress: (ip: string) => boolean,
+    pull: (source: ImageSource) => Promise<unknown> = (source) => source.manifest(),
+  ): Promise<{ error: AddressNotAllowedError; events: RegistryEvent[] }> {
+    const events: RegistryEvent[] = [];
+    let error: unknown;
+    await withSource(r, { retries: 2, allowAddress, onEvent: (e) => events.push(e) }, (source) =>
+      pull(source).then(
+        () => expect.fail('the pull should have been refused'),
+        (e: unknown) => {
+          error = e;
+        },
+      ),
+    );
+    expect(error).toBeInstanceOf(AddressNotAllowedError);
+    // refused, not retried: it cannot get better
+    expect(events.filter((e) => e.type === 'retry')).toEqual([]);
+    return { error: error as AddressNotAllowedError, events };
+  }
+
+  it('isPublicAddress keeps it off a registry on 127.0.0.1: nothing is sent', async () => {
+    const { error, events } = await refused(
+      ref(registry.host, 'group/app', '1.0'),
+      isPublicAddress,
+    );
+    expect(error.message).toBe(
+      `registry address 127.0.0.1 (of host ${registry.host}) is not allowed`,
+    );
+    expect(error.address).toBe('127.0.0.1');
+    expect(events.filter((e) => e.type === 'request')).toEqual([]);
+
+    // the same on a server that counts what reaches it
+    const counting = await startServer((_req, res) => json(res, 200, {}));
+    try {
+      await refused(ref(counting.host, 'r', 'x'), isPublicAddress);
+      expect(counting.requests).toEqual([]);
+    } finally {
+      await counting.close();
+    }
+  });
+
+  it('a policy that allows the address pulls as usual; it is asked about every hop', async () => {
+    const asked: string[] = [];
+    await withSource(
+      ref(registry.host, 'group/app', '1.0'),
+      {
+        allowAddress: (ip) => {
+          asked.push(ip);
+          return ip === '127.0.0.1';
+        },
+      },
+      async (source) => {
+        const manifest = await source.manifest();
+        expect(manifest.digest).toBe(layout.amd64.manifest.digest);
+      },
+    );
+    expect(asked.length).toBeGreaterThan(0);
+    expect(new Set(asked)).toEqual(new Set(['127.0.0.1']));
+  });
+
+  it('a name resolving to a refused address is refused at connect time (DNS lookup)', async () => {
+    const server = await startServer((_req, res) =>
+      json(res, 404, { errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown' }] }),
+    );
+    const port = server.host.split(':')[1]!;
+    const asked: string[] = [];
+    try {
+      const { error } = await refused(ref(`localhost:${port}`, 'r', 'x'), (ip) => {
+        asked.push(ip);
+        return isPublicAddress(ip);
+      });
+      expect(error.message).toMatch(
+        /^registry address (127\.0\.0\.1|::1) \(of host localhost\) is not allowed$/,
+      );
+      expect(server.requests).toEqual([]);
+      // the name itself was never judged, only what it resolved to
+      expect(asked).not.toContain('localhost');
+      expect(asked.length).toBeGreaterThan(0);
+
+      // and the lookup hands an allowed answer on unchanged: the pull reaches the server
+      const answered = await withSource(
+        ref(`localhost:${port}`, 'r', 'x'),
+        { allowAddress: (ip) => ip === '127.0.0.1' || ip === '::1' },
+        (source) => rejection(source.manifest()),
+      );
+      expect(answered).not.toBeInstanceOf(AddressNotAllowedError);
+      expect(answered.code).toBe('MANIFEST_UNKNOWN');
+      expect(server.requests.map((r) => r.url)).toEqual(['/v2/r/manifests/x']);
+    } finally {
+      await server.close();
+    }
+  });
+
+  const loopbackOnlyOne = (ip: string) => ip === '127.0.0.1';
+
+  it('a redirect to a refused address is refused (blob storage)', async () => {
+    const content = Buffer.from('layer bytes');
+    const digest = digestOf(content);
+    // a storage server on another loopback address, which the policy refuses
+    const storage = await startServer((_req, res) => {
+      res.end(content);
+    }, '127.0.0.2');
+    const front = await startServer((req, res) => {
+      res.writeHead(307, { location: `${storage.origin}/signed${req.url}` }).end();
+    });
+    try {
+      const { error, events } = await refused(
+        ref(front.host, 'r', 'x'),
+        loopbackOnlyOne,
+        (source) => source.blob({ mediaType: 'x', digest, size: content.length }),
+      );
+      expect(error.message).toBe(
+        `registry address 127.0.0.2 (of host ${storage.host}) is not allowed (redirected from ${front.origin}/v2/r/blobs/${digest})`,
+      );
+      expect(front.requests.map((r) => r.url)).toEqual([`/v2/r/blobs/${digest}`]);
+      expect(storage.requests).toEqual([]);
+      expect(events.filter((e) => e.type === 'redirect')).toHaveLength(1);
+
+      // with both addresses allowed the same redirect is followed
+      await withSource(
+        ref(front.host, 'r', 'x'),
+        { allowAddress: (ip) => ip === '127.0.0.1' || ip === '127.0.0.2' },
+        async (source) => {
+          const body = await source.blob({ mediaType: 'x', digest, size: content.length });
+          expect((await readAll(body)).equals(content)).toBe(true);
+        },
+      );
+      expect(storage.requests).toHaveLength(1);
+    } finally {
+      await Promise.all([front.close(), storage.close()]);
+    }
+  });
+
+  it('a token server on a refused address is refused', async () => {
+    const tokens = await startServer((_req, res) => json(res, 200, { token: 't' }), '127.0.0.2');
+    const front = await startServer((_req, res) =>
+      json(res, 401, {}, { 'www-authenticate': `Bearer realm="${tokens.origin}/token"` }),
+    );
+    try {
+      const { error } = await refused(ref(front.host, 'r', 'x'), loopbackOnlyOne);
+      expect(error.message).toBe(
+        `registry address 127.0.0.2 (of host ${tokens.host}) is not allowed`,
+      );
+      expect(front.requests).toHaveLength(1);
+      expect(tokens.requests).toEqual([]);
+    } finally {
+      await Promise.all([front.close(), tokens.close()]);
+    }
   });
 });
 

@@ -20,7 +20,7 @@ export function serveCommand(): Command {
     .description(
       'run the regscan service: registry events, scan queue and workers, the vulnerability API\n\n' +
         'Environment: REGSCAN_CONFIG, REGSCAN_DATA_DIR, REGSCAN_DATABASE_URL, REGSCAN_HOST, ' +
-        'REGSCAN_PORT, REGSCAN_ADMIN_TOKEN, REGSCAN_WORKERS, REGSCAN_ADVISORY_DB. Flags win over ' +
+        'REGSCAN_PORT, REGSCAN_ADMIN_TOKEN, REGSCAN_WORKERS, REGSCAN_ADVISORY_DB, REGSCAN_ALLOW_PRIVATE_NETWORKS. Flags win over ' +
         'the environment, which wins over the config file.',
     )
     .option('--config <file>', 'YAML or JSON config file (default $REGSCAN_CONFIG)')

@@ -7,6 +7,9 @@
  * Transport: https, always, unless `insecure` is set, which means plain http (no TLS at all, not
  * "https without verification"). There is no silent https→http fallback, not even for localhost:
  * a test registry on 127.0.0.1 needs `insecure: true`, the way skopeo needs `--tls-verify=false`.
+ *
+ * Where it may connect: anywhere, unless `allowAddress` says otherwise (a service pulling from
+ * registries other people configure passes `isPublicAddress`, see ./network.ts).
  */
 import type { Readable } from 'node:stream';
 import { digestOf, verifyBytes } from './digest.js';
@@ -40,7 +43,11 @@ import {
   type RetryPolicy,
 } from './registry/transport.js';
 
-export { RegistryError, type RegistryErrorEntry } from './registry/errors.js';
+export {
+  AddressNotAllowedError,
+  RegistryError,
+  type RegistryErrorEntry,
+} from './registry/errors.js';
 export type { RegistryEvent } from './registry/transport.js';
 export { parseAuthChallenges, type AuthChallenge } from './registry/challenge.js';
 export type { Credentials } from './registry/credentials.js';
@@ -61,6 +68,15 @@ export interface RegistryOptions {
   dockerConfigPath?: string | false;
   /** Plain http instead of https (see the note at the top of this file). Default false. */
   insecure?: boolean;
+  /**
+   * Connections only to addresses it allows (`isPublicAddress` from `./network.js` keeps the
+   * client off loopback, private networks and cloud metadata). Checked for every connection at
+   * connect time, to the address DNS gave for that very connection (so a name that resolves
+   * elsewhere later cannot slip through), and for hosts that are IP addresses; redirects (blob
+   * storage) and token servers included. A refused address fails the request with an
+   * AddressNotAllowedError before anything is sent. Default: every address.
+   */
+  allowAddress?: (ip: string) => boolean;
   /** Connect, headers and idle-body timeout per request, in ms. Default 30 000. */
   timeoutMs?: number;
   /** Extra attempts on connection errors, timeouts, 429 and 5xx. Default 3. */
@@ -138,6 +154,7 @@ class RegistrySource implements ImageSource {
       userAgent: options.userAgent ?? 'regscan',
       insecure: options.insecure ?? false,
       onEvent: options.onEvent,
+      allowAddress: options.allowAddress,
     });
     this.retry = {
       retries: Math.max(0, options.retries ?? 3),

@@ -10,7 +10,8 @@
  *   `password` and `secret` may be `{ env: NAME }` (read from that environment variable) or
  *   `{ file: PATH }` (read from that file, trailing newline removed; docker/Kubernetes secrets).
  * - Environment: REGSCAN_DATA_DIR, REGSCAN_DATABASE_URL, REGSCAN_HOST, REGSCAN_PORT,
- *   REGSCAN_ADMIN_TOKEN, REGSCAN_WORKERS, REGSCAN_ADVISORY_DB. An empty variable counts as unset.
+ *   REGSCAN_ADMIN_TOKEN, REGSCAN_WORKERS, REGSCAN_ADVISORY_DB, REGSCAN_ALLOW_PRIVATE_NETWORKS
+ *   (`true`/`false`, also `1`/`0`, `yes`/`no`, `on`/`off`). An empty variable counts as unset.
  * - Relative paths are relative to the working directory; `advisoryDb` defaults to
  *   `<dataDir>/advisories.db` with the final dataDir.
  *
@@ -63,6 +64,13 @@ export interface ServiceConfig {
     registryTimeoutMs: number;
     /** Registry client retries within one attempt. */
     registryRetries: number;
+    /**
+     * Whether project registries (added by project maintainers) may be pulled from loopback,
+     * private networks, link-local addresses (cloud metadata) and the like. Default false: only
+     * public addresses, checked at every connection. Instance registries (admins) are never
+     * restricted. Optional in the type for configurations built in code; absent means false.
+     */
+    allowPrivateNetworks?: boolean;
   };
   /** Registries defined in the config file (created or updated at start, as instance registries). */
   registries: RegistryConfig[];
@@ -81,6 +89,9 @@ export class ConfigError extends Error {
 
 export const CONFIG_FILE_ENV = 'REGSCAN_CONFIG';
 
+/** A setting an environment variable can set: a top-level one, or `mapping.key`. */
+type EnvSetting = keyof ServiceConfig | 'scan.allowPrivateNetworks';
+
 /** The environment variables loadConfig reads, and the setting each one sets. */
 export const CONFIG_ENV = {
   REGSCAN_DATA_DIR: 'dataDir',
@@ -90,7 +101,12 @@ export const CONFIG_ENV = {
   REGSCAN_ADMIN_TOKEN: 'adminToken',
   REGSCAN_WORKERS: 'workers',
   REGSCAN_ADVISORY_DB: 'advisoryDb',
-} as const satisfies Record<string, keyof ServiceConfig>;
+  REGSCAN_ALLOW_PRIVATE_NETWORKS: 'scan.allowPrivateNetworks',
+} as const satisfies Record<string, EnvSetting>;
+
+/** Settings whose environment variable is a number, and those whose is a boolean. */
+const NUMERIC_ENV = new Set<EnvSetting>(['port', 'workers']);
+const BOOLEAN_ENV = new Set<EnvSetting>(['scan.allowPrivateNetworks']);
 
 /** Settings given on the command line (`regscan serve --port --data-dir`); they win over all. */
 export interface ConfigFlags {
@@ -124,7 +140,12 @@ export function defaultConfig(dataDir = './data'): ServiceConfig {
     advisoryDb: join(dataDir, 'advisories.db'),
     workers: 2,
     queue: { leaseMs: 300_000, maxAttempts: 3, backoffMs: 5_000, pollMs: 500 },
-    scan: { platform: 'linux/amd64', registryTimeoutMs: 30_000, registryRetries: 2 },
+    scan: {
+      platform: 'linux/amd64',
+      registryTimeoutMs: 30_000,
+      registryRetries: 2,
+      allowPrivateNetworks: false,
+    },
     registries: [],
   };
 }
@@ -173,6 +194,7 @@ const RULES: Record<string, Rule> = {
   },
   'scan.registryTimeoutMs': int(100, 3_600_000, ' (milliseconds)'),
   'scan.registryRetries': int(0, 10),
+  'scan.allowPrivateNetworks': { schema: Type.Boolean(), must: 'must be true or false' },
   // as src/service/registries.ts validates registries created through the API
   'registries.*.name': {
     schema: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$' }),
@@ -193,7 +215,7 @@ const RULES: Record<string, Rule> = {
 const MAPPING_MUST: Record<string, string> = {
   '': 'must be a mapping of settings',
   queue: 'must be a mapping (leaseMs, maxAttempts, backoffMs, pollMs)',
-  scan: 'must be a mapping (platform, registryTimeoutMs, registryRetries)',
+  scan: 'must be a mapping (platform, registryTimeoutMs, registryRetries, allowPrivateNetworks)',
   registries: 'must be a list of registries ({ name, url, username, password, secret })',
   'registries.*': 'must be a mapping (name, url, username, password, secret)',
 };
@@ -241,6 +263,7 @@ const ConfigSchema = Type.Object(
         platform: rule('scan.platform'),
         registryTimeoutMs: rule('scan.registryTimeoutMs'),
         registryRetries: rule('scan.registryRetries'),
+        allowPrivateNetworks: rule('scan.allowPrivateNetworks'),
       },
       strict,
     ),
@@ -451,6 +474,14 @@ function numeric(text: string): number | string {
   return /^\s*-?\d+\s*$/.test(text) ? Number(text) : text;
 }
 
+/** `true`/`1`/`yes`/`on` and `false`/`0`/`no`/`off` (any case); anything else stays text. */
+function booleanText(text: string): boolean | string {
+  const word = text.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(word)) return true;
+  if (['false', '0', 'no', 'off'].includes(word)) return false;
+  return text;
+}
+
 /** A deep copy of JSON-like data, so that merging never writes into the defaults or the file. */
 function copy<T>(value: T): T {
   return structuredClone(value);
@@ -479,12 +510,21 @@ export function loadConfig(options: LoadConfigOptions = {}): ServiceConfig {
     }
   }
 
-  // every variable sets one top-level scalar
-  for (const [name, key] of Object.entries(CONFIG_ENV)) {
+  // every variable sets one scalar, top-level or in a mapping (`scan.allowPrivateNetworks`)
+  for (const [name, setting] of Object.entries(CONFIG_ENV) as [string, EnvSetting][]) {
     const value = env[name];
     if (value === undefined || value === '') continue;
-    merged[key] = key === 'port' || key === 'workers' ? numeric(value) : value;
-    origins.set([key], `from ${name}`);
+    const segments = setting.split('.');
+    const key = segments.pop()!;
+    const holder = valueAt(merged, segments);
+    // a mapping the file replaced by something else is reported as such, not overwritten
+    if (!isMapping(holder)) continue;
+    holder[key] = NUMERIC_ENV.has(setting)
+      ? numeric(value)
+      : BOOLEAN_ENV.has(setting)
+        ? booleanText(value)
+        : value;
+    origins.set([...segments, key], `from ${name}`);
   }
 
   for (const [key, value] of Object.entries(options.flags ?? {}) as [

@@ -5,12 +5,19 @@
  * Only the secret's sha256 is stored. A registry with a project id is a project's own registry
  * whose events feed only that project; without one it is an instance registry (admin).
  *
+ * A project registry's URL must name a public host unless the instance allows private networks
+ * (`scan.allowPrivateNetworks`): not `localhost`, not a loopback, private, link-local or other
+ * non-public IP address. That is the early, friendly check; the real one is made by the scan at
+ * every connection (a public name can still resolve to a private address), see scan-job.ts.
+ *
  * Authentication compares the sha256 of the presented secret with every registry's stored hash
  * using crypto.timingSafeEqual, over all registries with no early exit, so neither a match nor how
  * many characters matched shows in the response time.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { Kysely } from 'kysely';
+import { isPublicAddress } from '../image/network.js';
 import { isUniqueViolation } from '../store/errors.js';
 import type { DB, Registry } from '../store/schema.js';
 import type { RegistryConfig } from './config.js';
@@ -42,6 +49,15 @@ export interface RegistryUpdate {
   password?: string | null;
   /** A new secret (the old one stops working). */
   secret?: string;
+}
+
+/** How a registry's URL is checked beyond its form. */
+export interface RegistryUrlPolicy {
+  /**
+   * The instance setting `scan.allowPrivateNetworks`: when false (the default), a project
+   * registry's URL must name a public host. Instance registries are never restricted.
+   */
+  allowPrivateNetworks?: boolean;
 }
 
 /** A registry as the API shows it: no secret hash, no password. */
@@ -109,6 +125,33 @@ export function validateRegistryUrl(url: unknown): string {
   return `${parsed.protocol}//${parsed.host}`;
 }
 
+/**
+ * Refuses a URL (as validateRegistryUrl returns it) whose host is `localhost` (or a name under
+ * `.localhost`) or an IP address that is not public: what a project registry may not point at
+ * while private networks are not allowed. Names are not resolved here: the scan checks the
+ * addresses a name resolves to when it connects.
+ */
+export function validatePublicRegistryUrl(url: string): string {
+  const host = new URL(url).hostname.toLowerCase();
+  const address = host.replace(/^\[(.*)\]$/, '$1');
+  const local = /(^|\.)localhost\.?$/.test(host);
+  if (local || (isIP(address) !== 0 && !isPublicAddress(address))) {
+    throw new InvalidRegistryError(
+      `registry url: ${local ? `${host} is this machine` : `${address} is not a public address`}; ` +
+        'a project registry may only be on a public network unless the instance setting ' +
+        'scan.allowPrivateNetworks (REGSCAN_ALLOW_PRIVATE_NETWORKS) is on',
+    );
+  }
+  return url;
+}
+
+/** The URL of a registry of `projectId` (null: an instance registry) under `policy`. */
+function registryUrlFor(url: unknown, projectId: number | null, policy: RegistryUrlPolicy): string {
+  const valid = validateRegistryUrl(url);
+  if (projectId === null || policy.allowPrivateNetworks === true) return valid;
+  return validatePublicRegistryUrl(valid);
+}
+
 export function validateSecret(secret: unknown): string {
   if (
     typeof secret !== 'string' ||
@@ -150,13 +193,18 @@ async function nameTaken(db: Kysely<DB>, name: string, exceptId?: number): Promi
   return (await q.executeTakeFirst()) !== undefined;
 }
 
+/**
+ * Adds a registry. A project registry's URL must be public unless `policy` allows private
+ * networks (see RegistryUrlPolicy).
+ */
 export async function createRegistry(
   db: Kysely<DB>,
   input: NewRegistry,
   now: Date = new Date(),
+  policy: RegistryUrlPolicy = {},
 ): Promise<Registry> {
   const name = validateRegistryName(input.name);
-  const url = validateRegistryUrl(input.url);
+  const url = registryUrlFor(input.url, input.projectId ?? null, policy);
   const secret = validateSecret(input.secret);
   if (await nameTaken(db, name)) throw new DuplicateRegistryError(name);
   try {
@@ -180,18 +228,26 @@ export async function createRegistry(
   }
 }
 
-/** Changes what `update` names; undefined when no registry has this id. */
+/**
+ * Changes what `update` names; undefined when no registry has this id. A new URL of a project
+ * registry must be public unless `policy` allows private networks, whoever changes it.
+ */
 export async function updateRegistry(
   db: Kysely<DB>,
   id: number,
   update: RegistryUpdate,
+  policy: RegistryUrlPolicy = {},
 ): Promise<Registry | undefined> {
   const values: Partial<Omit<Registry, 'id'>> = {};
   if (update.name !== undefined) {
     values.name = validateRegistryName(update.name);
     if (await nameTaken(db, values.name, id)) throw new DuplicateRegistryError(values.name);
   }
-  if (update.url !== undefined) values.url = validateRegistryUrl(update.url);
+  if (update.url !== undefined) {
+    const existing = await getRegistry(db, id);
+    if (!existing) return undefined;
+    values.url = registryUrlFor(update.url, existing.project_id, policy);
+  }
   if (update.username !== undefined) values.username = optionalText(update.username, 'username');
   if (update.password !== undefined) values.password = optionalText(update.password, 'password');
   if (update.secret !== undefined) values.secret_hash = hashSecret(validateSecret(update.secret));

@@ -17,11 +17,22 @@
  * answers, and anything that is not about the image (the database) are retried.
  *
  * The pull uses the registry's own credentials or none: never a Docker config of the host the
- * service runs on (a registry URL someone registers must not be pulled with those).
+ * service runs on (a registry URL someone registers must not be pulled with those). A project
+ * registry (added by a project maintainer) is pulled from public addresses only, unless the
+ * instance allows private networks (`scan.allowPrivateNetworks`): the registry client checks the
+ * address of every connection, redirects and token servers included, so neither a private IP in
+ * the URL nor a name resolving or redirecting to one reaches the service's own network. Such a
+ * refusal is permanent.
  */
 import type { Insertable, Kysely, Transaction } from 'kysely';
 import { ReferenceError } from '../image/reference.js';
-import { RegistryError, type RegistryEvent, type RegistryOptions } from '../image/registry.js';
+import { isPublicAddress } from '../image/network.js';
+import {
+  AddressNotAllowedError,
+  RegistryError,
+  type RegistryEvent,
+  type RegistryOptions,
+} from '../image/registry.js';
 import { isRetryableError } from '../image/registry/transport.js';
 import { parsePlatform } from '../image/resolve.js';
 import { ImageError } from '../image/types.js';
@@ -76,6 +87,7 @@ export function permanentFailure(e: unknown): string | undefined {
   // the scanning core wraps what went wrong below it: the innermost reason decides
   let err: unknown = e;
   for (let depth = 0; depth < 10; depth++) {
+    if (err instanceof AddressNotAllowedError) return 'the registry address is not allowed';
     if (err instanceof RegistryError) {
       if (err.status === 404) return 'the registry does not have the image';
       if (err.status === 401 || err.status === 403) return 'the registry refused access';
@@ -92,6 +104,16 @@ export function permanentFailure(e: unknown): string | undefined {
     err = cause;
   }
   return 'the image is broken or hostile';
+}
+
+/** The AddressNotAllowedError behind `e` (the core may wrap it), if any. */
+function addressRefusal(e: unknown): AddressNotAllowedError | undefined {
+  let err: unknown = e;
+  for (let depth = 0; depth < 10 && err instanceof Error; depth++) {
+    if (err instanceof AddressNotAllowedError) return err;
+    err = err.cause;
+  }
+  return undefined;
 }
 
 /** `host[:port]` of a registry's base URL, and whether it is plain http. */
@@ -147,8 +169,12 @@ export function scanJobHandler(
       `pulling ${label} from registry ${registry.name} (${registry.url}), attempt ${job.attempt} of ${job.maxAttempts}`,
     );
 
+    // a maintainer's registry must not reach the service's own network (SSRF)
+    const publicOnly =
+      registry.project_id !== null && ctx.config.scan.allowPrivateNetworks !== true;
     const registryOptions: RegistryOptions = {
       insecure,
+      ...(publicOnly ? { allowAddress: isPublicAddress } : {}),
       timeoutMs: ctx.config.scan.registryTimeoutMs,
       retries: ctx.config.scan.registryRetries,
       ...(registry.username !== null ? { username: registry.username } : {}),
@@ -164,7 +190,14 @@ export function scanJobHandler(
       platform: parsePlatform(ctx.config.scan.platform),
       cache,
     });
-    const images = await abortable(pull, signal);
+    const images = await abortable(pull, signal).catch((e: unknown) => {
+      if (!publicOnly || !addressRefusal(e)) throw e;
+      throw new ImageError(
+        `${messageOf(e)}: a project registry may only be reached on a public network unless the ` +
+          'instance setting scan.allowPrivateNetworks (REGSCAN_ALLOW_PRIVATE_NETWORKS) is on',
+        { cause: e },
+      );
+    });
     stopIfAborted();
     const withTag: ImageInventory[] = images.map(({ image, inventory }) => ({
       image: { ...image, ...(scan.tag !== null ? { tag: scan.tag } : {}) },

@@ -540,6 +540,63 @@ describe.each(BACKENDS)('projects API on %s', (dialect) => {
       expect((await call('GET', base, users.maintainer)).json()).toEqual([]);
     });
 
+    it('a project registry on a private network is refused (400) unless the instance allows it', async () => {
+      const project = await teamProject();
+      const base = `/api/v1/projects/${project.id}/registries`;
+      const body = (n: string, url: string) => ({
+        name: `private-${project.id}-${n}`,
+        url,
+        secret: 'a-secret-of-enough-length',
+      });
+      const refused: [url: string, why: string][] = [
+        ['http://127.0.0.1:5000', '127.0.0.1 is not a public address'],
+        ['http://localhost:5000', 'localhost is this machine'],
+        ['http://registry.localhost', 'registry.localhost is this machine'],
+        ['http://169.254.169.254', '169.254.169.254 is not a public address'],
+        ['https://10.0.0.5', '10.0.0.5 is not a public address'],
+        ['http://[::1]:5000', '::1 is not a public address'],
+        ['http://[::ffff:192.168.1.1]', '::ffff:c0a8:101 is not a public address'],
+        ['http://0x7f.1:5000', '127.0.0.1 is not a public address'],
+      ];
+      for (const [i, [url, why]] of refused.entries()) {
+        const res = await call('POST', base, users.maintainer, body(String(i), url));
+        expect(res.statusCode, url).toBe(400);
+        const { error } = res.json<{ error: string }>();
+        expect(error).toContain(why);
+        expect(error).toContain('scan.allowPrivateNetworks');
+      }
+
+      // a public one is fine, but cannot be moved onto a private network, not even by an admin
+      const created = await call('POST', base, users.maintainer, body('public', 'https://8.8.8.8'));
+      expect(created.statusCode, created.body).toBe(201);
+      const id = created.json<{ id: number }>().id;
+      const moved = await call('PUT', `${base}/${id}`, users.maintainer, {
+        url: 'http://192.168.0.10:5000',
+      });
+      expect(moved.statusCode).toBe(400);
+      expect(moved.json<{ error: string }>().error).toContain('192.168.0.10 is not a public');
+      const byAdmin = await call('PUT', `/api/v1/registries/${id}`, users.admin, {
+        url: 'http://127.0.0.1:5000',
+      });
+      expect(byAdmin.statusCode).toBe(400);
+      expect((await call('GET', base, users.maintainer)).json()).toMatchObject([
+        { id, url: 'https://8.8.8.8' },
+      ]);
+
+      // with the setting on, the same requests succeed (read at each request)
+      ctx.config.scan.allowPrivateNetworks = true;
+      try {
+        const allowed = await call('POST', base, users.maintainer, body('0', refused[0]![0]));
+        expect(allowed.statusCode, allowed.body).toBe(201);
+        const movedNow = await call('PUT', `${base}/${id}`, users.maintainer, {
+          url: 'http://192.168.0.10:5000',
+        });
+        expect(movedNow.statusCode, movedNow.body).toBe(200);
+      } finally {
+        ctx.config.scan.allowPrivateNetworks = false;
+      }
+    });
+
     it('instance registries are for admins and never show secrets', async () => {
       const created = await call('POST', '/api/v1/registries', users.admin, {
         name: 'instance-one',

@@ -64,7 +64,12 @@ describe('loadConfig: sources and precedence', () => {
       port: 8080,
       workers: 2,
       queue: { leaseMs: 300_000, maxAttempts: 3, backoffMs: 5_000, pollMs: 500 },
-      scan: { platform: 'linux/amd64', registryTimeoutMs: 30_000, registryRetries: 2 },
+      scan: {
+        platform: 'linux/amd64',
+        registryTimeoutMs: 30_000,
+        registryRetries: 2,
+        allowPrivateNetworks: false,
+      },
       registries: [],
     });
     expect(config.databaseUrl).toBeUndefined();
@@ -94,7 +99,12 @@ registries:
       port: 9090,
       workers: 4,
       queue: { leaseMs: 60_000, maxAttempts: 3, backoffMs: 5_000, pollMs: 500 },
-      scan: { platform: 'linux/arm64/v8', registryTimeoutMs: 30_000, registryRetries: 2 },
+      scan: {
+        platform: 'linux/arm64/v8',
+        registryTimeoutMs: 30_000,
+        registryRetries: 2,
+        allowPrivateNetworks: false,
+      },
       registries: [
         {
           name: 'main',
@@ -151,6 +161,34 @@ registries:
       advisoryDb: join(dir, 'relative', 'advisories.db'),
     });
   });
+
+  it.each([
+    ['true', true],
+    ['1', true],
+    ['yes', true],
+    ['ON', true],
+    [' True ', true],
+    ['false', false],
+    ['0', false],
+    ['no', false],
+    ['Off', false],
+  ])(
+    'REGSCAN_ALLOW_PRIVATE_NETWORKS=%j sets scan.allowPrivateNetworks to %s, over the file',
+    async (value, expected) => {
+      const path = await file(
+        `scan:\n  allowPrivateNetworks: ${!expected}\n  registryRetries: 5\n`,
+      );
+      expect(load({ file: path }).scan.allowPrivateNetworks).toBe(!expected);
+      const config = load({ file: path, env: { REGSCAN_ALLOW_PRIVATE_NETWORKS: value } });
+      // the rest of the scan mapping stays as the file and the defaults say
+      expect(config.scan).toEqual({
+        platform: 'linux/amd64',
+        registryTimeoutMs: 30_000,
+        registryRetries: 5,
+        allowPrivateNetworks: expected,
+      });
+    },
+  );
 
   it('an explicit advisoryDb is kept whatever the data directory', async () => {
     const path = await file('advisoryDb: /var/cache/advisories.db\n');
@@ -313,6 +351,24 @@ describe('loadConfig: validation', () => {
       'scan.registryRetries: must be an integer 0..10 (got 11 in FILE)',
     ],
     [
+      'private networks allowed in words',
+      undefined,
+      { REGSCAN_ALLOW_PRIVATE_NETWORKS: 'sometimes' },
+      "scan.allowPrivateNetworks: must be true or false (got 'sometimes' from REGSCAN_ALLOW_PRIVATE_NETWORKS)",
+    ],
+    [
+      'private networks allowed as YAML 1.1 yes (a string in YAML 1.2)',
+      'scan: { allowPrivateNetworks: yes }',
+      {},
+      "scan.allowPrivateNetworks: must be true or false (got 'yes' in FILE)",
+    ],
+    [
+      'scan not a mapping, whatever the environment says inside it',
+      'scan: fast',
+      { REGSCAN_ALLOW_PRIVATE_NETWORKS: 'true' },
+      "scan: must be a mapping (platform, registryTimeoutMs, registryRetries, allowPrivateNetworks) (got 'fast' in FILE)",
+    ],
+    [
       'registries not a list',
       'registries: { name: main }',
       {},
@@ -376,7 +432,7 @@ describe('loadConfig: validation', () => {
       'an unknown key like nothing known',
       'scan: { zzzzzzzz: 1 }',
       {},
-      'scan.zzzzzzzz: unknown setting in FILE (known: platform, registryTimeoutMs, registryRetries)',
+      'scan.zzzzzzzz: unknown setting in FILE (known: platform, registryTimeoutMs, registryRetries, allowPrivateNetworks)',
     ],
     [
       'a list as the file',

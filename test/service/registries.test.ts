@@ -17,6 +17,7 @@ import {
   secretFromAuthorization,
   updateRegistry,
   upsertConfiguredRegistries,
+  validatePublicRegistryUrl,
   validateRegistryUrl,
 } from '../../src/service/registries.js';
 import type { Database } from '../../src/store/database.js';
@@ -48,6 +49,42 @@ describe('registry URLs', () => {
   ])('refuses %s', (url, message) => {
     expect(() => validateRegistryUrl(url)).toThrow(InvalidRegistryError);
     expect(() => validateRegistryUrl(url)).toThrow(message);
+  });
+});
+
+describe('project registry URLs while private networks are not allowed', () => {
+  it.each([
+    'https://registry.example.com',
+    'http://8.8.8.8:5000',
+    'https://[2001:4860:4860::8888]',
+    'https://localhost.example.com',
+  ])('accepts %s', (url) => {
+    expect(validatePublicRegistryUrl(url)).toBe(url);
+  });
+
+  it.each([
+    ['http://localhost:5000', 'localhost is this machine'],
+    ['http://localhost.:5000', 'localhost. is this machine'],
+    ['http://a.b.localhost', 'a.b.localhost is this machine'],
+    ['http://127.0.0.1:5000', '127.0.0.1 is not a public address'],
+    ['http://127.1.2.3', '127.1.2.3 is not a public address'],
+    ['http://0.0.0.0:5000', '0.0.0.0 is not a public address'],
+    ['http://10.1.2.3', '10.1.2.3 is not a public address'],
+    ['http://172.31.255.255', '172.31.255.255 is not a public address'],
+    ['http://192.168.1.1', '192.168.1.1 is not a public address'],
+    ['http://169.254.169.254', '169.254.169.254 is not a public address'],
+    ['http://100.100.100.200', '100.100.100.200 is not a public address'],
+    ['http://[::1]:5000', '::1 is not a public address'],
+    ['http://[fd00::1]', 'fd00::1 is not a public address'],
+    ['http://[fe80::1]', 'fe80::1 is not a public address'],
+    ['http://[::ffff:7f00:1]', '::ffff:7f00:1 is not a public address'],
+    ['http://[64:ff9b::a9fe:a9fe]', '64:ff9b::a9fe:a9fe is not a public address'],
+  ])('refuses %s', (url, why) => {
+    expect(() => validatePublicRegistryUrl(url)).toThrow(InvalidRegistryError);
+    expect(() => validatePublicRegistryUrl(url)).toThrow(why);
+    expect(() => validatePublicRegistryUrl(url)).toThrow(
+      'unless the instance setting scan.allowPrivateNetworks (REGSCAN_ALLOW_PRIVATE_NETWORKS) is on',
+    );
   });
 });
 
@@ -169,6 +206,48 @@ describe.each(BACKENDS)('registries on %s', (dialect) => {
     expect(await deleteRegistry(db, own.id)).toBe(true);
     expect(await deleteRegistry(db, own.id)).toBe(false);
     expect(await getRegistry(db, own.id)).toBeUndefined();
+  });
+
+  it('a project registry must be public unless private networks are allowed; an instance one need not', async () => {
+    const db = database.db;
+    const project = await seedProject(db, 'p');
+    const secret = 'some-secret-0123456789';
+    const own = { name: 'own', url: 'http://127.0.0.1:5000', secret, projectId: project.id };
+    // refused by default and with the setting off
+    for (const policy of [undefined, { allowPrivateNetworks: false }]) {
+      await expect(createRegistry(db, own, new Date(), policy)).rejects.toThrow(
+        /^registry url: 127\.0\.0\.1 is not a public address; .*scan\.allowPrivateNetworks/,
+      );
+    }
+    expect(await listRegistries(db)).toEqual([]);
+    // an instance registry (admins, the config file) may be anywhere
+    const instance = await createRegistry(db, { ...own, name: 'instance', projectId: null });
+    expect(instance.url).toBe('http://127.0.0.1:5000');
+    // allowed by the setting
+    const allowed = await createRegistry(db, own, new Date(), { allowPrivateNetworks: true });
+    expect(allowed.project_id).toBe(project.id);
+
+    // an update moving a public project registry onto a private network is refused too
+    const other = await createRegistry(db, {
+      ...own,
+      name: 'other',
+      url: 'https://registry.example.com',
+    });
+    await expect(updateRegistry(db, other.id, { url: 'http://[::1]:5000' })).rejects.toThrow(
+      '::1 is not a public address',
+    );
+    expect((await getRegistry(db, other.id))?.url).toBe('https://registry.example.com');
+    const moved = await updateRegistry(
+      db,
+      other.id,
+      { url: 'http://[::1]:5000' },
+      { allowPrivateNetworks: true },
+    );
+    expect(moved?.url).toBe('http://[::1]:5000');
+    // the instance registry can move anywhere
+    expect((await updateRegistry(db, instance.id, { url: 'http://10.0.0.5' }))?.url).toBe(
+      'http://10.0.0.5',
+    );
   });
 
   it('creates and then updates the registries of the config file', async () => {

@@ -7,7 +7,11 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Advisory } from '../../src/advisories/osv.js';
 import { ReferenceError } from '../../src/image/reference.js';
-import { RegistryError, type RegistryEvent } from '../../src/image/registry.js';
+import {
+  AddressNotAllowedError,
+  RegistryError,
+  type RegistryEvent,
+} from '../../src/image/registry.js';
 import { ImageError } from '../../src/image/types.js';
 import type { TakenJob } from '../../src/queue/types.js';
 import { PermanentJobError } from '../../src/queue/worker.js';
@@ -32,7 +36,8 @@ import { makeTar } from '../support/tar.js';
  * The scan job against a real Distribution registry holding real test images, on both
  * databases; and against registries that fail (500, no answer, a connection dropped in the
  * middle of a layer: retried; a blob that is not what its digest says, an unknown manifest:
- * not retried) and hostile images (not retried).
+ * not retried) and hostile images (not retried); a project registry on a private network (not
+ * reached at all, not retried) unless the instance allows private networks.
  *
  * The advisory is written for this test (see test/e2e/scan.test.ts for why): zlib, as installed
  * in the base image, fixed in `<installed>+1`, keyed by source package under `Debian:12`.
@@ -199,14 +204,16 @@ describe.each(BACKENDS)('the scan job on %s', (dialect) => {
     await ctx?.close();
   });
 
+  /** An instance registry; with `project`, the project's own registry. */
   async function addRegistry(
     url: string,
     credentials?: { username: string; password: string },
+    project?: number,
   ): Promise<number> {
     const row = await ctx.database.db
       .insertInto('registries')
       .values({
-        project_id: null,
+        project_id: project ?? null,
         name: `registry-${Math.random().toString(36).slice(2, 8)}`,
         url,
         username: credentials?.username ?? null,
@@ -547,6 +554,39 @@ describe.each(BACKENDS)('the scan job on %s', (dialect) => {
     },
   );
 
+  it('a project registry on a private network is not reached, and the scan fails at once, unless allowed', async () => {
+    expect(ctx.config.scan.allowPrivateNetworks).toBe(false);
+    // the very registry the instance registries above pull from, as the project's own
+    const registryId = await addRegistry(`http://${registry.host}`, undefined, projectId);
+    const scan = await queue(registryId, base().manifest, 'private');
+    const events: RegistryEvent[] = [];
+    const errors = await runJob({ onRegistryEvent: (e) => events.push(e) });
+    expect(events.filter((e) => e.type === 'request')).toEqual([]);
+    expect(errors).toHaveLength(1);
+    const failed = await scanRow(scan.id);
+    expect(failed).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(failed.error).toBe(
+      `registry address 127.0.0.1 (of host ${registry.host}) is not allowed: a project registry ` +
+        'may only be reached on a public network unless the instance setting ' +
+        'scan.allowPrivateNetworks (REGSCAN_ALLOW_PRIVATE_NETWORKS) is on',
+    );
+    const log = await logOf(scan.id);
+    expect(log.at(-2)).toMatch(
+      /^error: attempt 1 of 3 failed: .* \(not retried: the registry address is not allowed\)$/,
+    );
+    expect(log.at(-1)).toMatch(/^error: scan failed after 1 attempt: registry address 127/);
+
+    // the instance allows private networks: the same registry is pulled from
+    ctx.config.scan.allowPrivateNetworks = true;
+    try {
+      const allowed = await queue(registryId, base().manifest, 'private-allowed');
+      expect(await runJob()).toEqual([]);
+      expect((await scanRow(allowed.id)).status).toBe('success');
+    } finally {
+      ctx.config.scan.allowPrivateNetworks = false;
+    }
+  });
+
   it('the failing registry was really asked, once per attempt (no client retries configured)', () => {
     // /v2/ ping or manifest request per attempt, on both backends' runs so far
     expect(failing.requests()).toBeGreaterThanOrEqual(3);
@@ -632,6 +672,18 @@ describe('which scan failures are retried', () => {
       'an invalid reference',
       new ReferenceError('invalid repository name'),
       'the image reference is invalid',
+    ],
+    [
+      'an address the registry client may not connect to',
+      new AddressNotAllowedError('10.0.0.5', 'registry.internal'),
+      'the registry address is not allowed',
+    ],
+    [
+      'a refused address behind a layer error (a redirect to blob storage)',
+      new ImageError('layer sha256:x: …', {
+        cause: new AddressNotAllowedError('169.254.169.254', '169.254.169.254'),
+      }),
+      'the registry address is not allowed',
     ],
     ['a database error', new Error('Connection terminated unexpectedly'), undefined],
     ['an abort', new Error('aborted: the worker stopped'), undefined],

@@ -22,23 +22,37 @@ export interface TestContext extends ServiceContext {
   close(): Promise<void>;
 }
 
-export function testConfig(overrides: Partial<ServiceConfig> = {}): ServiceConfig {
+/** Settings to change; `queue` and `scan` are merged key by key with the test defaults. */
+export type TestConfigOverrides = Omit<Partial<ServiceConfig>, 'queue' | 'scan'> & {
+  queue?: Partial<ServiceConfig['queue']>;
+  scan?: Partial<ServiceConfig['scan']>;
+};
+
+export function testConfig(overrides: TestConfigOverrides = {}): ServiceConfig {
+  const { queue, scan, ...rest } = overrides;
   return {
     dataDir: '/nonexistent',
     host: '127.0.0.1',
     port: 0,
     advisoryDb: ':memory:',
     workers: 0,
-    queue: { leaseMs: 30_000, maxAttempts: 3, backoffMs: 50, pollMs: 50 },
-    scan: { platform: 'linux/amd64', registryTimeoutMs: 5_000, registryRetries: 0 },
     registries: [],
-    ...overrides,
+    ...rest,
+    queue: { leaseMs: 30_000, maxAttempts: 3, backoffMs: 50, pollMs: 50, ...queue },
+    scan: {
+      platform: 'linux/amd64',
+      registryTimeoutMs: 5_000,
+      registryRetries: 0,
+      // as in production: project registries only on public networks
+      allowPrivateNetworks: false,
+      ...scan,
+    },
   };
 }
 
 export async function makeTestContext(
   dialect: Dialect,
-  config: Partial<ServiceConfig> = {},
+  config: TestConfigOverrides = {},
 ): Promise<TestContext> {
   const database = await openTestDatabase(dialect);
   let offset = 0;

@@ -11,6 +11,10 @@
  * Body: `{name, url, username?, password?, secret}` (PUT: any of them; a new secret replaces the
  * old one). The password and the secret are never returned: views say `has_password` and
  * `has_secret`. A duplicate name answers 409, bad input 400.
+ *
+ * A project registry's URL must name a public host (not localhost, not a private, loopback or
+ * link-local address) unless the instance setting `scan.allowPrivateNetworks` is on: 400
+ * otherwise, whoever adds or changes it. Scans check it again at every connection.
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -108,11 +112,16 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const db = ctx.database.db;
 
+  // read per request: only project registries are held to it (the service decides by project_id)
+  const urlPolicy = () => ({ allowPrivateNetworks: ctx.config.scan.allowPrivateNetworks === true });
+
   const create = async (body: Static<typeof CreateBody>, projectId: number | null) =>
-    registryView(await service(() => createRegistry(db, { ...body, projectId }, ctx.now())));
+    registryView(
+      await service(() => createRegistry(db, { ...body, projectId }, ctx.now(), urlPolicy())),
+    );
 
   const update = async (id: number, body: Static<typeof UpdateBody>) => {
-    const updated = await service(() => updateRegistry(db, id, updateOf(body)));
+    const updated = await service(() => updateRegistry(db, id, updateOf(body), urlPolicy()));
     if (!updated) throw notFound('registry not found');
     return registryView(updated);
   };

@@ -25,6 +25,23 @@ export class RegistryError extends ImageError {
   }
 }
 
+/**
+ * A connection the client's `allowAddress` policy refused: the registry's host (or a host it
+ * redirected to, or its token server) is, or resolves to, an address the client may not reach.
+ * Checked before connecting, so no request was sent. Not worth retrying.
+ */
+export class AddressNotAllowedError extends RegistryError {
+  constructor(
+    readonly address: string,
+    readonly host: string,
+    redirectedFrom?: string,
+  ) {
+    super(
+      `registry address ${address} (of host ${host}) is not allowed${redirectedFrom ? ` (redirected from ${redirectedFrom})` : ''}`,
+    );
+  }
+}
+
 /** Parses a distribution-spec error body; returns [] when it is not one. */
 export function parseErrorBody(text: string): RegistryErrorEntry[] {
   let doc: unknown;

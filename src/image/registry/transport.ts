@@ -1,9 +1,16 @@
+import { lookup as dnsLookup } from 'node:dns';
 import type { IncomingHttpHeaders } from 'node:http';
+import { isIP, type LookupFunction } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Agent } from 'undici';
 import type { Readable } from 'node:stream';
 import { ImageError } from '../types.js';
-import { RegistryError, describeErrorBody, parseErrorBody } from './errors.js';
+import {
+  AddressNotAllowedError,
+  RegistryError,
+  describeErrorBody,
+  parseErrorBody,
+} from './errors.js';
 
 /** What the client does, for debugging and tests. Nothing is ever logged by the client itself. */
 export type RegistryEvent =
@@ -39,6 +46,8 @@ export interface TransportOptions {
   /** Allows plain http targets (the registry itself and redirects). */
   insecure: boolean;
   onEvent: ((event: RegistryEvent) => void) | undefined;
+  /** Connections only to addresses it allows (every hop, checked at connect time); all if unset. */
+  allowAddress: ((ip: string) => boolean) | undefined;
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -58,8 +67,12 @@ export class Transport {
   private readonly openBodies = new Set<Readable>();
 
   constructor(private readonly options: TransportOptions) {
+    const { allowAddress } = options;
     this.agent = new Agent({
-      connect: { timeout: options.timeoutMs },
+      connect: {
+        timeout: options.timeoutMs,
+        ...(allowAddress ? { lookup: guardedLookup(allowAddress) } : {}),
+      },
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
     });
@@ -83,6 +96,7 @@ export class Transport {
     let auth = authorization;
     for (let hop = 0; ; hop++) {
       this.checkProtocol(current, url);
+      this.checkAddressLiteral(current, url);
       const sendAuth = auth !== undefined && current.origin === auth.origin;
       const res = await this.agent.request({
         origin: current.origin,
@@ -153,6 +167,23 @@ export class Transport {
   }
 
   /**
+   * A host that is an IP address is connected to without a DNS lookup, so guardedLookup never
+   * sees it: it is checked here, on every hop, redirects included.
+   */
+  private checkAddressLiteral(target: URL, original: URL): void {
+    const allow = this.options.allowAddress;
+    if (!allow) return;
+    const host = target.hostname.replace(/^\[(.*)\]$/, '$1');
+    if (isIP(host) !== 0 && !allow(host)) {
+      throw new AddressNotAllowedError(
+        host,
+        target.host,
+        target === original ? undefined : original.href,
+      );
+    }
+  }
+
+  /**
    * Closes the connections. Requests still in flight (a blob body nobody finished reading) get
    * two seconds, then their bodies are destroyed with an error, so close() never hangs.
    */
@@ -168,6 +199,31 @@ export class Transport {
     }
     await closing;
   }
+}
+
+/**
+ * dns.lookup, but every address a name resolves to must pass `allow`, or the connection fails
+ * with an AddressNotAllowedError before it is made. Doing this at connect time (not by resolving
+ * the name beforehand) means a name that resolves differently the second time (DNS rebinding)
+ * cannot slip through. Handles both answers net.connect asks for: one address, or all of them
+ * (`all: true`, with autoSelectFamily).
+ */
+function guardedLookup(allow: (ip: string) => boolean): LookupFunction {
+  return (hostname, options, callback) => {
+    dnsLookup(hostname, options, (err, address, family) => {
+      if (err) {
+        callback(err, address, family);
+        return;
+      }
+      const addresses = typeof address === 'string' ? [address] : address.map((a) => a.address);
+      const refused = addresses.find((a) => !allow(a));
+      if (refused !== undefined) {
+        callback(new AddressNotAllowedError(refused, hostname), address, family);
+        return;
+      }
+      callback(null, address, family);
+    });
+  };
 }
 
 export function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {

@@ -39,6 +39,8 @@ export interface ServiceBench {
   p50: number;
   p95: number;
   max: number;
+  coldP50: number;
+  coldMax: number;
   queuedPerSecond: number;
   refusedPerSecond: number;
   events: number;
@@ -49,6 +51,8 @@ export async function benchService(
 ): Promise<ServiceBench> {
   const images = await testImages();
   const latencies: number[] = [];
+  /** The first push of each image: its layers are not in the cache yet. */
+  const cold: number[] = [];
   const t = await startTestService({
     dialect: 'sqlite',
     advisories: [advisory('BENCH-0001', 'glibc'), advisory('BENCH-0002', 'base-files')],
@@ -73,6 +77,7 @@ export async function benchService(
         return r.status === 200 && r.body.vulnerabilities.length > 0 ? true : undefined;
       }, `vulnerabilities of bench/app:${tag}`);
       latencies.push(performance.now() - start);
+      if (i < PUSH_IMAGES.length) cold.push(performance.now() - start);
     }
   } finally {
     await t.stop();
@@ -138,6 +143,8 @@ export async function benchService(
     p50: percentile(latencies, 50),
     p95: percentile(latencies, 95),
     max: Math.max(...latencies),
+    coldP50: percentile(cold, 50),
+    coldMax: Math.max(...cold),
     queuedPerSecond: rates.queued,
     refusedPerSecond: rates.refused,
     events,
@@ -147,7 +154,8 @@ export async function benchService(
 export function printServiceBench(b: ServiceBench): void {
   console.log(
     `\nservice: push → vulnerabilities visible in the API, ${b.pushes} pushes through the real registry: ` +
-      `p50 ${(b.p50 / 1000).toFixed(2)} s, p95 ${(b.p95 / 1000).toFixed(2)} s, max ${(b.max / 1000).toFixed(2)} s (goal p50 ≤ 2 s, p95 ≤ 5 s)`,
+      `p50 ${(b.p50 / 1000).toFixed(2)} s, p95 ${(b.p95 / 1000).toFixed(2)} s, max ${(b.max / 1000).toFixed(2)} s (goal p50 ≤ 2 s, p95 ≤ 5 s); ` +
+      `first push of each image (its new layers read): p50 ${(b.coldP50 / 1000).toFixed(2)} s, max ${(b.coldMax / 1000).toFixed(2)} s`,
   );
   console.log(
     `service: registry events accepted, ${b.events} each, 16 at a time: ${b.queuedPerSecond.toFixed(0)}/s queued, ${b.refusedPerSecond.toFixed(0)}/s refused`,

@@ -60,7 +60,12 @@ function messageOf(e: unknown): string {
 export class Worker<P = unknown> {
   readonly workerId: string;
   private readonly log: ServiceLogger;
-  private readonly jobs = new Map<number, RunningJob>();
+  /**
+   * Running jobs by holder: `workerId/<random>`, new for every take, is what the job row is locked
+   * by. Should this worker take back a job of its own whose lease expired (a long stall), the old
+   * run holds a different name and can neither renew, complete nor fail the new one.
+   */
+  private readonly jobs = new Map<string, RunningJob>();
   private loop?: Promise<void>;
   private stopping = false;
   private woken = false;
@@ -143,9 +148,10 @@ export class Worker<P = unknown> {
       this.woken = false;
       try {
         while (!this.stopping && this.jobs.size < concurrency) {
-          const job = await queue.take<P>(queueName, this.workerId, leaseMs);
+          const holder = `${this.workerId}/${randomUUID().slice(0, 8)}`;
+          const job = await queue.take<P>(queueName, holder, leaseMs);
           if (!job) break;
-          this.launch(job);
+          this.launch(job, holder);
         }
       } catch (e) {
         this.log.error('could not take a job', { queue: queueName, error: messageOf(e) });
@@ -169,17 +175,21 @@ export class Worker<P = unknown> {
     this.sleeping = false;
   }
 
-  private launch(job: TakenJob<P>): void {
+  private launch(job: TakenJob<P>, holder: string): void {
     const controller = new AbortController();
-    const done = this.runJob(job, controller).finally(() => {
-      this.jobs.delete(job.id);
+    const done = this.runJob(job, holder, controller).finally(() => {
+      this.jobs.delete(holder);
       this.wake(); // a slot is free
     });
-    this.jobs.set(job.id, { controller, done });
+    this.jobs.set(holder, { controller, done });
   }
 
   /** Never rejects: every failure is recorded in the queue and/or logged. */
-  private async runJob(job: TakenJob<P>, controller: AbortController): Promise<void> {
+  private async runJob(
+    job: TakenJob<P>,
+    holder: string,
+    controller: AbortController,
+  ): Promise<void> {
     const { queue, queueName, leaseMs } = this.options;
     const fields = { queue: queueName, job: job.id, attempt: job.attempt };
     if (job.expired) {
@@ -187,7 +197,7 @@ export class Worker<P = unknown> {
       return;
     }
     const renewal = setInterval(() => {
-      queue.renew(job.id, this.workerId, leaseMs).then(
+      queue.renew(job.id, holder, leaseMs).then(
         (held) => {
           if (held || controller.signal.aborted) return;
           this.log.warn('lost the lease of a running job; aborting it', fields);
@@ -209,8 +219,8 @@ export class Worker<P = unknown> {
     }
     try {
       if (error === undefined) {
-        await queue.complete(job.id, this.workerId);
-      } else if ((await queue.fail(job.id, this.workerId, error, { retry })) === 'failed') {
+        await queue.complete(job.id, holder);
+      } else if ((await queue.fail(job.id, holder, error, { retry })) === 'failed') {
         await this.reportFailure(job, error);
       } else {
         this.log.warn('job failed; it will be retried', { ...fields, error });

@@ -260,6 +260,34 @@ describe.each(BACKENDS)('Worker on %s', (dialect) => {
     expect(await queue.get(id)).toMatchObject({ status: 'running', locked_by: 'thief' });
   });
 
+  it('a run of its own job that outlived its lease cannot complete the job taken again', async () => {
+    const id = await queue.enqueue(Q, 'x');
+    const runs: { attempt: number; release: () => void }[] = [];
+    const worker = startWorker<string>(
+      {
+        run: (job) =>
+          new Promise<void>((resolve) => runs.push({ attempt: job.attempt, release: resolve })),
+      },
+      { concurrency: 2 },
+    );
+    await vi.waitFor(() => expect(runs).toHaveLength(1));
+    // the first run stalls past its lease: the same worker takes the job again
+    await database.db
+      .updateTable('jobs')
+      .set({ lease_until: new Date(Date.now() - 1000).toISOString() })
+      .where('id', '=', id)
+      .execute();
+    worker.wake();
+    await vi.waitFor(() => expect(runs).toHaveLength(2));
+    expect(runs.map((r) => r.attempt)).toEqual([1, 2]);
+    runs[0]!.release(); // the stale run ends: it must not mark the job done
+    await delay(100);
+    expect(await queue.get(id)).toMatchObject({ status: 'running', attempts: 2 });
+    expect(worker.running).toBe(1);
+    runs[1]!.release();
+    await vi.waitFor(async () => expect((await queue.get(id))?.status).toBe('done'));
+  });
+
   it('keeps going after handler, hook and database errors', async () => {
     let takes = 0;
     const flaky: JobQueue = {

@@ -219,6 +219,15 @@ export class DatabaseJobQueue implements JobQueue {
     return depth;
   }
 
+  async prune(before: Date): Promise<number> {
+    const result = await this.db
+      .deleteFrom('jobs')
+      .where('status', 'in', ['done', 'failed'])
+      .where('finished_at', '<', before.toISOString())
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   get(jobId: number): Promise<Job | undefined> {
     return this.db.selectFrom('jobs').selectAll().where('id', '=', jobId).executeTakeFirst();
   }

@@ -74,5 +74,7 @@ export interface JobQueue {
    */
   fail(jobId: number, workerId: string, error: string, options?: FailOptions): Promise<FailOutcome>;
   depth(queue?: string): Promise<QueueDepth>;
+  /** Deletes finished jobs (done or failed) that finished before `before`; returns how many. */
+  prune(before: Date): Promise<number>;
   get(jobId: number): Promise<Job | undefined>;
 }

@@ -93,6 +93,7 @@ export async function startService(
 ): Promise<RunningService> {
   const log = options.quiet ? SILENT : (options.logger ?? consoleLogger());
   const now = () => new Date();
+  const JOB_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
   const stopTimeoutMs = options.stopTimeoutMs ?? 30_000;
 
   // What is open so far, closed in reverse order if a later step fails.
@@ -100,7 +101,9 @@ export async function startService(
   let advisories: AdvisoryStore | undefined;
   let worker: Worker<ScanJobPayload> | undefined;
   let app: App | undefined;
+  let pruning: NodeJS.Timeout | undefined;
   const cleanup = async () => {
+    clearInterval(pruning);
     await app?.close().catch(() => undefined);
     await worker?.stop({ timeoutMs: stopTimeoutMs }).catch(() => undefined);
     advisories?.close();
@@ -168,6 +171,16 @@ export async function startService(
       );
       worker.start();
       log.info('workers started', { workers: config.workers, worker: worker.workerId });
+      // finished jobs are kept a week (a scan keeps its own status, error and log for good)
+      pruning = setInterval(
+        () => {
+          queue.prune(new Date(now().getTime() - JOB_RETENTION_MS)).then(
+            (n) => n > 0 && log.info('pruned finished jobs', { jobs: n }),
+            (e: unknown) => log.error('could not prune finished jobs', { error: messageOf(e) }),
+          );
+        },
+        60 * 60 * 1000,
+      ).unref();
     } else {
       log.info('no workers in this process (workers: 0): scans run elsewhere');
     }
@@ -190,6 +203,7 @@ export async function startService(
         stopping ??= (async () => {
           const timeoutMs = stopOptions.timeoutMs ?? stopTimeoutMs;
           log.info('stopping');
+          clearInterval(pruning);
           try {
             await opened.app.close();
           } catch (e) {

@@ -48,6 +48,27 @@ describe.each(BACKENDS)('DatabaseJobQueue on %s', (dialect) => {
     expect(await queue.depth()).toEqual({ queued: 0, running: 0, failed: 0, done: 1 });
   });
 
+  it('prunes finished jobs older than the given time, never queued or running ones', async () => {
+    const old = await queue.enqueue(Q, 'old-done');
+    await queue.take(Q, 'w', 30_000);
+    await queue.complete(old, 'w');
+    const failed = await queue.enqueue(Q, 'old-failed', { maxAttempts: 1 });
+    await queue.take(Q, 'w', 30_000);
+    await queue.fail(failed, 'w', 'boom');
+    const running = await queue.enqueue(Q, 'running');
+    await queue.take(Q, 'w', 30_000);
+    const waiting = await queue.enqueue(Q, 'queued');
+    clock.advance(60_000);
+    const recent = await queue.enqueue(Q, 'recent-done');
+    await queue.take(Q, 'w', 30_000);
+    await queue.complete(recent, 'w');
+
+    expect(await queue.prune(new Date(clock.now().getTime() - 30_000))).toBe(2);
+    expect(await queue.get(old)).toBeUndefined();
+    expect(await queue.get(failed)).toBeUndefined();
+    for (const id of [running, waiting, recent]) expect(await queue.get(id)).toBeDefined();
+  });
+
   it('takes only jobs of the asked queue', async () => {
     await queue.enqueue('other', {});
     expect(await queue.take(Q, 'w1', 1000)).toBeUndefined();

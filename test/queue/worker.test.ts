@@ -297,6 +297,7 @@ describe.each(BACKENDS)('Worker on %s', (dialect) => {
       fail: (...a) => queue.fail(...a),
       depth: (...a) => queue.depth(...a),
       get: (...a) => queue.get(...a),
+      prune: (...a) => queue.prune(...a),
       take: <P>(queueName: string, workerId: string, leaseMs: number) =>
         ++takes === 1
           ? Promise.reject(new Error('connection refused'))

@@ -74,7 +74,7 @@ export const SCAN_TRIGGERS: readonly ScanTrigger[] = [
  */
 export const MultiValue = (options: { maxLength: number; maxItems: number; description: string }) =>
   Type.Optional(
-    Type.Array(Type.String({ maxLength: options.maxLength }), {
+    Type.Array(Text({ maxLength: options.maxLength }), {
       maxItems: options.maxItems,
       description: options.description,
     }),

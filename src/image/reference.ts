@@ -32,6 +32,26 @@ const TAG = /^[\w][\w.-]{0,127}$/;
 // Distribution's repository name grammar: path components of lower-case alphanumerics and separators.
 const REPO_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 
+/** One path component of a repository name (`app` in `group/app`), by Distribution's grammar. */
+export function isRepositoryComponent(value: string): boolean {
+  return REPO_COMPONENT.test(value);
+}
+
+/** A repository name by Distribution's grammar: lowercase path components joined by `/`. */
+export function isRepositoryName(value: unknown): value is string {
+  return (
+    typeof value === 'string' &&
+    value.length > 0 &&
+    value.length <= 255 &&
+    value.split('/').every((c) => REPO_COMPONENT.test(c))
+  );
+}
+
+/** A tag: letters, digits, `_`, `.` and `-`, at most 128, not starting with `.` or `-`. */
+export function isTag(value: unknown): value is string {
+  return typeof value === 'string' && TAG.test(value);
+}
+
 export function parseReference(input: string): ImageReference {
   const text = input.trim();
   if (text === '') throw new ReferenceError('empty image reference');

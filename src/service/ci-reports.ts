@@ -6,7 +6,8 @@
  * at once, in the same transaction, with the same lifecycle as registry scans (ingest.ts).
  *
  * Uploaded documents are untrusted: anything malformed is a CiReportError (a 400 with the
- * reason), texts lose their control characters, and only http(s)/ftp links are kept.
+ * reason), texts lose their control characters, only http(s)/ftp links are kept, and a NUL
+ * character in package data (which no database column can hold) is refused, naming the field.
  */
 import { parseCvss } from '../match/severity.js';
 import type { Cvss } from '../match/types.js';
@@ -16,7 +17,8 @@ import { fromCycloneDX, SbomError } from '../sbom/read-cyclonedx.js';
 import type { ImageInventory } from '../inventory/types.js';
 import type { Project, Scan } from '../store/schema.js';
 import type { ServiceContext } from './context.js';
-import { ingestScan, itemsFromFindings, type IngestCounts, type IngestItem } from './ingest.js';
+import { itemsFromFindings, type IngestCounts, type IngestItem } from './ingest.js';
+import { loggable, nulInPackages, recordScanResult } from './scan-results.js';
 
 export class CiReportError extends Error {
   override readonly name = 'CiReportError';
@@ -176,6 +178,44 @@ function optionalArray(r: Reader): Reader[] {
   return (r.value as unknown[]).map((value, i) => ({ at: `${r.at}[${i}]`, value }));
 }
 
+/** A string field read by `read`, refused when it holds a NUL character (no database stores one). */
+function withoutNul<T extends string | undefined>(r: Reader, read: (r: Reader) => T): T {
+  const value = read(r);
+  if (value?.includes('\u0000')) throw new CiReportError(`${r.at} contains a NUL character`);
+  return value;
+}
+
+/**
+ * Refuses a NUL character in the name, version or purl of any component of a CycloneDX document
+ * (nested ones and the metadata's included): PostgreSQL text cannot hold one.
+ */
+function checkComponentsForNul(bom: unknown): void {
+  const b = bom as Record<string, unknown>;
+  const metadata = b.metadata as Record<string, unknown> | null | undefined;
+  // no recursion: a hostile document may nest components arbitrarily deep
+  const pending: { component: unknown; at: string }[] = [];
+  const children = (components: unknown, at: string) => {
+    if (!Array.isArray(components)) return;
+    components.forEach((component: unknown, i) => pending.push({ component, at: `${at}[${i}]` }));
+  };
+  children(b.components, 'components');
+  if (typeof metadata === 'object' && metadata !== null) {
+    pending.push({ component: metadata.component, at: 'metadata.component' });
+  }
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const { component, at } = next;
+    if (typeof component !== 'object' || component === null) continue;
+    const c = component as Record<string, unknown>;
+    for (const key of ['name', 'version', 'purl', 'group']) {
+      const value = c[key];
+      if (typeof value === 'string' && value.includes('\u0000')) {
+        throw new CiReportError(`${at}.${key} contains a NUL character`);
+      }
+    }
+    children(c.components, `${at}.components`);
+  }
+}
+
 function plain(text: string, max: number): string {
   return truncate(cleanText(text, { newlines: false }).trim(), max);
 }
@@ -221,9 +261,12 @@ export function itemsFromGitLabReport(report: unknown): { items: IngestItem[]; i
   const items = optionalArray(vulnerabilities).map((v): IngestItem => {
     const location = field(v, 'location');
     const pkg = field(field(location, 'dependency'), 'package');
-    const name = plain(requiredString(field(pkg, 'name')), 255);
-    const version = plain(requiredString(field(field(location, 'dependency'), 'version')), 255);
-    const os = optionalString(field(location, 'operating_system'));
+    const name = plain(withoutNul(field(pkg, 'name'), requiredString), 255);
+    const version = plain(
+      withoutNul(field(field(location, 'dependency'), 'version'), requiredString),
+      255,
+    );
+    const os = withoutNul(field(location, 'operating_system'), optionalString);
     const osText = os !== undefined && os.trim() !== '' ? plain(os, 100) : null;
     const imageName = optionalString(field(location, 'image'));
     if (image === undefined && imageName !== undefined && imageName.trim() !== '')
@@ -315,12 +358,17 @@ export async function ingestCiReport(
   const warnings: string[] = [];
 
   if (format === 'cyclonedx') {
+    checkComponentsForNul(input.body);
     try {
       images = fromCycloneDX(input.body);
     } catch (e) {
       // the reader's own errors, and anything else a hostile document makes it trip over
       const reason = e instanceof SbomError || e instanceof Error ? e.message : String(e);
       throw new CiReportError(`invalid CycloneDX SBOM: ${reason}`);
+    }
+    const nul = nulInPackages(images);
+    if (nul !== undefined) {
+      throw new CiReportError(`invalid CycloneDX SBOM: ${nul} contains a NUL character`);
     }
     items = [];
     findingCount = 0;
@@ -361,7 +409,7 @@ export async function ingestCiReport(
 
   const result = await ctx.database.db.transaction().execute(async (trx) => {
     const now = ctx.now().toISOString();
-    const scan = await trx
+    const created = await trx
       .insertInto('scans')
       .values({
         project_id: input.project.id,
@@ -371,66 +419,45 @@ export async function ingestCiReport(
         digest,
         trigger: 'ci_upload',
         report_type: 'container_scanning',
-        status: 'success',
+        status: 'running',
         error: null,
         created_at: now,
         started_at: now,
-        finished_at: now,
+        finished_at: null,
         attempts: 1,
-        package_count: packageCount,
-        finding_count: findingCount,
+        package_count: null,
+        finding_count: null,
         user_id: input.userId,
       })
       .returningAll()
       .executeTakeFirstOrThrow();
     const log = (level: 'info' | 'warn', message: string) =>
-      trx.insertInto('scan_logs').values({ scan_id: scan.id, at: now, level, message }).execute();
+      trx
+        .insertInto('scan_logs')
+        .values({ scan_id: created.id, at: now, level, message: loggable(message) })
+        .execute();
 
     if (format === 'cyclonedx') {
       await log('info', `uploaded CycloneDX SBOM: ${packageCount ?? 0} packages`);
       for (const w of warnings.slice(0, 20)) await log('warn', w);
       await log('info', `matched: ${findingCount} findings`);
-      await trx
-        .insertInto('sboms')
-        .values({
-          scan_id: scan.id,
-          project_id: scan.project_id,
-          digest,
-          document: JSON.stringify(input.body),
-          created_at: now,
-        })
-        .execute();
-      const occurrences = images.flatMap(({ inventory }) =>
-        inventory.packages.map((p) => ({
-          project_id: scan.project_id,
-          scan_id: scan.id,
-          component_name: p.name,
-          component_version: p.version,
-          package_type: p.type,
-          purl: p.purl,
-          repository,
-          digest,
-          layer: p.layer || null,
-          path: p.path || null,
-          source_type: 'container_scanning' as const,
-        })),
-      );
-      for (let i = 0; i < occurrences.length; i += 300) {
-        await trx
-          .insertInto('sbom_occurrences')
-          .values(occurrences.slice(i, i + 300))
-          .execute();
-      }
-      await log('info', `stored SBOM: ${occurrences.length} components`);
     } else {
       await log('info', `uploaded GitLab container-scanning report: ${findingCount} findings`);
     }
-    const counts = await ingestScan(ctx, trx, { scan, items });
-    await log(
-      'info',
-      `ingested: ${counts.new} new, ${counts.existing} existing, ${counts.redetected} detected again, ` +
-        `${counts.noLongerDetected} no longer detected`,
-    );
+    const counts = await recordScanResult(ctx, trx, {
+      scan: created,
+      images,
+      sbomDocument: format === 'cyclonedx' ? input.body : null,
+      occurrenceDigest: digest,
+      items,
+      packageCount,
+      findingCount,
+    });
+    const scan = await trx
+      .selectFrom('scans')
+      .selectAll()
+      .where('id', '=', created.id)
+      .executeTakeFirstOrThrow();
     return { scan, format, packageCount, findingCount, counts };
   });
   ctx.metrics.scans.inc({ status: 'success', trigger: 'ci_upload' });

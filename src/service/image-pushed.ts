@@ -137,10 +137,10 @@ async function decide(
       .where('id', '=', registry.project_id)
       .executeTakeFirst();
     const ownPath = own?.path ?? `#${registry.project_id}`;
+    // The same reason whoever really owns the repository (or whether anyone does): a project
+    // registry's secret must not reveal which other projects exist.
     return refused(
-      owner
-        ? `registry ${registry.name} belongs to project ${ownPath} and cannot feed project ${owner.path} (repository ${repository})`
-        : `registry ${registry.name} belongs to project ${ownPath}; repository ${repository} is not under it`,
+      `repository ${repository} is not under project ${ownPath} (this registry feeds only project ${ownPath})`,
       registry.project_id,
     );
   }

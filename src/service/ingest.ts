@@ -13,6 +13,14 @@
  * - a vulnerability of the image that the scan did not find → flagged "no longer detected" (once,
  *   with history `no_longer_detected`); its state is untouched.
  *
+ * Ingestions of one project are serialised: on PostgreSQL the first thing ingestScan does is lock
+ * the project's row (`FOR NO KEY UPDATE`, which foreign-key checks of concurrent inserts do not
+ * wait for), so two ingestions of the same image cannot both read "no vulnerability yet" and both
+ * insert it; SQLite transactions are serialised already. Under that lock a scan that is older than
+ * one already ingested for the image (a retried attempt of an earlier digest that finishes late,
+ * an upload that lost the race) changes nothing: its counts say `stale` and the newer scan's
+ * findings stay (the caller still stores its SBOM).
+ *
  * Made for images with thousands of findings: the image's vulnerabilities are read in one query,
  * rows are inserted in chunks, and the rows that only need their last detection refreshed are
  * updated together; only rows whose details changed are updated one by one.
@@ -75,6 +83,11 @@ export interface IngestCounts {
   noLongerDetected: number;
   /** Existing ones that came back: the flag was set, or they were resolved. */
   redetected: number;
+  /**
+   * Set when a newer scan of the image was ingested already: this one changed nothing (all counts
+   * are 0); its findings are kept for its SBOM only.
+   */
+  stale?: true;
 }
 
 export interface IngestInput {
@@ -213,8 +226,60 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 }
 
 /**
+ * Serialises the ingestions of a project until `trx` ends: on PostgreSQL, locks the project's row
+ * (`FOR NO KEY UPDATE`: concurrent inserts referencing the project do not wait for it, and it is
+ * deadlock-free even after this transaction inserted such rows); on SQLite a no-op, transactions
+ * are serialised. ingestScan takes it; callers may take it earlier in the same transaction.
+ */
+export async function lockProjectForIngestion(
+  ctx: ServiceContext,
+  trx: Transaction<DB> | Kysely<DB>,
+  projectId: number,
+): Promise<void> {
+  if (ctx.database.dialect !== 'postgres') return;
+  await trx
+    .selectFrom('projects')
+    .select('id')
+    .where('id', '=', projectId)
+    .forNoKeyUpdate()
+    .execute();
+}
+
+/**
+ * Whether a scan newer than `scan` (a greater id) was ingested for its image already: one of the
+ * image's vulnerabilities was last seen by it, or it finished successfully.
+ */
+async function newerScanIngested(trx: Transaction<DB> | Kysely<DB>, scan: Scan, tag: string) {
+  const byVulnerability = await trx
+    .selectFrom('vulnerabilities')
+    .select('id')
+    .where('project_id', '=', scan.project_id)
+    .where('report_type', '=', scan.report_type)
+    .where('repository', '=', scan.repository)
+    .where('tag', '=', tag)
+    .where('last_scan_id', '>', scan.id)
+    .limit(1)
+    .executeTakeFirst();
+  if (byVulnerability) return true;
+  const byScan = await trx
+    .selectFrom('scans')
+    .select('id')
+    .where('project_id', '=', scan.project_id)
+    .where('report_type', '=', scan.report_type)
+    .where('repository', '=', scan.repository)
+    .where('tag', '=', tag)
+    .where('status', '=', 'success')
+    .where('id', '>', scan.id)
+    .limit(1)
+    .executeTakeFirst();
+  return byScan !== undefined;
+}
+
+/**
  * Applies one scan's items to the vulnerabilities of its image, inside `trx` (the caller commits
  * it together with the scan's own status). Items repeating an identity count once (the first).
+ * Takes the project's ingestion lock first; a scan older than one already ingested for the image
+ * changes nothing and comes back `stale`.
  */
 export async function ingestScan(
   ctx: ServiceContext,
@@ -225,6 +290,11 @@ export async function ingestScan(
   if (scan.tag === null) throw new Error(`scan ${scan.id} has no tag: nothing to ingest it under`);
   const tag = scan.tag;
   const now = ctx.now().toISOString();
+
+  await lockProjectForIngestion(ctx, trx, scan.project_id);
+  if (await newerScanIngested(trx, scan, tag)) {
+    return { new: 0, existing: 0, noLongerDetected: 0, redetected: 0, stale: true };
+  }
 
   const items = new Map<string, IngestItem>();
   for (const item of input.items) {
@@ -263,7 +333,7 @@ export async function ingestScan(
   const counts: IngestCounts = { new: 0, existing: 0, noLongerDetected: 0, redetected: 0 };
   const fresh: Insertable<VulnerabilitiesTable>[] = [];
   const seen: number[] = [];
-  const returning: number[] = []; // resolved → detected
+  const returning: { id: number; flagged: boolean }[] = []; // resolved → detected
   const changed: { id: number; details: Details }[] = [];
 
   for (const [key, item] of items) {
@@ -294,20 +364,11 @@ export async function ingestScan(
     counts.existing++;
     seen.push(row.id);
     if (!sameDetails(row, details)) changed.push({ id: row.id, details });
-    const comesBack = row.state === 'resolved';
-    if (comesBack) returning.push(row.id);
-    if (row.no_longer_detected === 1) {
-      history.push(
-        systemEntry(
-          row.id,
-          'redetected',
-          comesBack ? 'resolved' : null,
-          comesBack ? 'detected' : null,
-        ),
-      );
-      counts.redetected++;
-    } else if (comesBack) {
-      history.push(systemEntry(row.id, 'state_change', 'resolved', 'detected'));
+    if (row.state === 'resolved') {
+      // its history is written once the update tells whether it really came back
+      returning.push({ id: row.id, flagged: row.no_longer_detected === 1 });
+    } else if (row.no_longer_detected === 1) {
+      history.push(systemEntry(row.id, 'redetected', null, null));
       counts.redetected++;
     }
   }
@@ -335,12 +396,33 @@ export async function ingestScan(
       .where('id', 'in', ids)
       .execute();
   }
-  for (const ids of chunks(returning, ID_CHUNK)) {
-    await trx
+  for (const batch of chunks(returning, ID_CHUNK)) {
+    const updated = await trx
       .updateTable('vulnerabilities')
       .set({ state: 'detected', dismissal_reason: null })
-      .where('id', 'in', ids)
+      .where(
+        'id',
+        'in',
+        batch.map((r) => r.id),
+      )
+      // a state someone set since the read stays (e.g. a dismissal committed meanwhile)
+      .where('state', '=', 'resolved')
+      .returning('id')
       .execute();
+    const cameBack = new Set(updated.map((r) => r.id));
+    for (const { id, flagged } of batch) {
+      if (cameBack.has(id)) {
+        history.push(
+          flagged
+            ? systemEntry(id, 'redetected', 'resolved', 'detected')
+            : systemEntry(id, 'state_change', 'resolved', 'detected'),
+        );
+        counts.redetected++;
+      } else if (flagged) {
+        history.push(systemEntry(id, 'redetected', null, null));
+        counts.redetected++;
+      }
+    }
   }
   for (const { id, details } of changed) {
     await trx.updateTable('vulnerabilities').set(details).where('id', '=', id).execute();

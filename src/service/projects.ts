@@ -17,6 +17,8 @@
  */
 import type { Kysely } from 'kysely';
 import picomatch from 'picomatch';
+import { isRepositoryComponent, isTag } from '../image/reference.js';
+import type { Database, Dialect } from '../store/database.js';
 import { isUniqueViolation } from '../store/errors.js';
 import type { DB, Project, Role } from '../store/schema.js';
 import { ROLES } from '../store/schema.js';
@@ -46,10 +48,7 @@ export const MAX_SUPPORTED_TAGS = 100;
 export const MAX_PATH_LENGTH = 255;
 const MAX_NAME_LENGTH = 255;
 
-/** One registry path component (Distribution's reference grammar). */
-const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-/** A tag (Distribution's grammar). */
-const TAG = /^\w[\w.-]{0,127}$/;
+// path components and tags follow Distribution's grammar (image/reference.ts)
 /** What a glob may be made of: tag characters and picomatch's `* ? [ ] { } , ! ^`. */
 const GLOB = /^[\w.\-*?[\]{},!^]{1,128}$/;
 
@@ -66,7 +65,7 @@ export function validateProjectPath(path: unknown): string {
     );
   }
   for (const component of path.split('/')) {
-    if (!PATH_COMPONENT.test(component)) {
+    if (!isRepositoryComponent(component)) {
       throw new InvalidProjectError(
         `path: ${JSON.stringify(component.slice(0, 100))} is not a repository path component ` +
           '(lowercase letters and digits, joined by ".", "_", "__" or "-", components separated by "/")',
@@ -92,10 +91,10 @@ export function validateProjectName(name: unknown): string {
 
 /** One supported tag: a tag as it is, or a glob of tag characters (`v*`, `release-[0-9]*`). */
 export function validateTagPattern(pattern: unknown): string {
+  if (isTag(pattern)) return pattern;
   if (typeof pattern !== 'string') {
     throw new InvalidProjectError('supported_tags: each entry is a string');
   }
-  if (TAG.test(pattern)) return pattern;
   const problem = `supported_tags: ${JSON.stringify(pattern.slice(0, 140))} is neither a tag (letters, digits, "_", "." and "-", at most 128, not starting with "." or "-") nor a glob of those characters with * ? [ ] { } , !`;
   if (!GLOB.test(pattern) || !/[*?[\]{}]/.test(pattern)) throw new InvalidProjectError(problem);
   try {
@@ -389,18 +388,38 @@ function check(actorRole: Role, current: Role | undefined, next: Role | undefine
   if (problem) throw new MemberRuleError(problem, 403);
 }
 
+/** The database and its dialect (which decides how a project is locked). */
+export type ProjectDatabase = Pick<Database, 'db' | 'dialect'>;
+
+/**
+ * Locks the project's row until the transaction ends, on PostgreSQL: transactions that check and
+ * then change something of the project (its owners, its pending scans) run one after the other.
+ * SQLite transactions are serialised anyway (and it has no `FOR UPDATE`).
+ */
+export async function lockProject(
+  tx: Kysely<DB>,
+  dialect: Dialect,
+  projectId: number,
+): Promise<void> {
+  if (dialect !== 'postgres') return;
+  await tx.selectFrom('projects').select('id').where('id', '=', projectId).forUpdate().execute();
+}
+
 /**
  * The member `userId` when `actorRole` may give them the role `next` (undefined: remove them),
  * or undefined when the user is no member. The last owner cannot stop being one (409). Runs in
- * the transaction that makes the change, so the owner count cannot change in between.
+ * the transaction that makes the change, after locking the project, so two owners removing or
+ * demoting each other at once cannot both see two owners.
  */
 async function memberToChange(
   tx: Kysely<DB>,
+  dialect: Dialect,
   projectId: number,
   actorRole: Role,
   userId: number,
   next: Role | undefined,
 ): Promise<MemberView | undefined> {
+  await lockProject(tx, dialect, projectId);
   const current = await findMember(tx, projectId, userId);
   if (!current) return undefined;
   check(actorRole, current.role, next);
@@ -453,7 +472,7 @@ export async function addMember(
  * down (MemberRuleError 409).
  */
 export async function changeMemberRole(
-  db: Kysely<DB>,
+  { db, dialect }: ProjectDatabase,
   projectId: number,
   actorRole: Role,
   userId: number,
@@ -461,7 +480,7 @@ export async function changeMemberRole(
 ): Promise<MemberView | undefined> {
   if (!isRole(role)) throw new InvalidProjectError(`role: one of ${ROLES.join(', ')}`);
   return db.transaction().execute(async (tx) => {
-    const current = await memberToChange(tx, projectId, actorRole, userId, role);
+    const current = await memberToChange(tx, dialect, projectId, actorRole, userId, role);
     if (!current) return undefined;
     await tx
       .updateTable('members')
@@ -475,13 +494,15 @@ export async function changeMemberRole(
 
 /** Removes a member; false when the user is no member. The last owner stays (409). */
 export async function removeMember(
-  db: Kysely<DB>,
+  { db, dialect }: ProjectDatabase,
   projectId: number,
   actorRole: Role,
   userId: number,
 ): Promise<boolean> {
   return db.transaction().execute(async (tx) => {
-    if (!(await memberToChange(tx, projectId, actorRole, userId, undefined))) return false;
+    if (!(await memberToChange(tx, dialect, projectId, actorRole, userId, undefined))) {
+      return false;
+    }
     await tx
       .deleteFrom('members')
       .where('project_id', '=', projectId)

@@ -10,17 +10,16 @@
  * non-public IP address. That is the early, friendly check; the real one is made by the scan at
  * every connection (a public name can still resolve to a private address), see scan-job.ts.
  *
- * Authentication compares the sha256 of the presented secret with every registry's stored hash
- * using crypto.timingSafeEqual, over all registries with no early exit, so neither a match nor how
- * many characters matched shows in the response time.
+ * Authentication looks the registry up by the sha256 of the presented secret (indexed, migration
+ * 0002), as token authentication does: the table, with its passwords, is never read as a whole.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Kysely } from 'kysely';
 import { isPublicAddress } from '../image/network.js';
 import { isUniqueViolation } from '../store/errors.js';
 import type { DB, Registry } from '../store/schema.js';
 import type { RegistryConfig } from './config.js';
+import { hashToken } from './users.js';
 
 /** Bad input for a registry (name, URL, secret): the message says what and why. */
 export class InvalidRegistryError extends Error {}
@@ -75,10 +74,6 @@ export interface RegistryView {
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 export const MIN_SECRET_LENGTH = 16;
 const MAX_SECRET_LENGTH = 512;
-
-export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
-}
 
 export function validateRegistryName(name: unknown): string {
   if (typeof name !== 'string' || !NAME.test(name)) {
@@ -216,7 +211,7 @@ export async function createRegistry(
         url,
         username: optionalText(input.username, 'username'),
         password: optionalText(input.password, 'password'),
-        secret_hash: hashSecret(secret),
+        secret_hash: hashToken(secret),
         created_at: now.toISOString(),
       })
       .returningAll()
@@ -247,10 +242,17 @@ export async function updateRegistry(
     const existing = await getRegistry(db, id);
     if (!existing) return undefined;
     values.url = registryUrlFor(update.url, existing.project_id, policy);
+    // The stored credentials were given for the old host: pointed elsewhere without them being
+    // given again, a scan would send them to whoever runs the new host.
+    if (values.url !== existing.url && update.password === undefined) {
+      throw new InvalidRegistryError(
+        'changing the URL needs the credentials again: give password (or null to remove it)',
+      );
+    }
   }
   if (update.username !== undefined) values.username = optionalText(update.username, 'username');
   if (update.password !== undefined) values.password = optionalText(update.password, 'password');
-  if (update.secret !== undefined) values.secret_hash = hashSecret(validateSecret(update.secret));
+  if (update.secret !== undefined) values.secret_hash = hashToken(validateSecret(update.secret));
   if (Object.keys(values).length === 0) return getRegistry(db, id);
   try {
     return await db
@@ -306,25 +308,24 @@ export function secretFromAuthorization(header: string | string[] | undefined): 
 }
 
 /**
- * The registry whose secret this is, or undefined. Every registry's hash is compared, in constant
- * time, whether or not an earlier one matched.
+ * The registry whose secret this is, or undefined: one indexed lookup by the secret's sha256.
+ * No constant-time comparison is needed: what an attacker could learn from the timing of a
+ * lookup is how much of the *hash* of their guess matches a stored hash, which says nothing
+ * usable about a secret of at least 16 characters (they cannot choose hash prefixes to work
+ * towards one); this is the same reasoning as for API tokens (users.ts).
  */
 export async function authenticateRegistry(
   db: Kysely<DB>,
   presentedSecret: string | undefined,
 ): Promise<Registry | undefined> {
   if (!presentedSecret || presentedSecret.length > MAX_SECRET_LENGTH) return undefined;
-  const presented = Buffer.from(hashSecret(presentedSecret), 'hex');
-  const registries = await db.selectFrom('registries').selectAll().orderBy('id').execute();
-  let found: Registry | undefined;
-  for (const registry of registries) {
-    const stored = Buffer.from(registry.secret_hash, 'hex');
-    // a malformed stored hash is never equal, but the comparison still runs (same timing)
-    const comparable = stored.length === presented.length ? stored : presented;
-    const equal = timingSafeEqual(comparable, presented) && comparable === stored;
-    if (equal && found === undefined) found = registry;
-  }
-  return found;
+  return db
+    .selectFrom('registries')
+    .selectAll()
+    .where('secret_hash', '=', hashToken(presentedSecret))
+    .orderBy('id')
+    .limit(1)
+    .executeTakeFirst();
 }
 
 /**
@@ -370,7 +371,7 @@ async function upsertConfiguredRegistry(
       url: validateRegistryUrl(config.url),
       username: optionalText(config.username, 'username'),
       password: optionalText(config.password, 'password'),
-      secret_hash: hashSecret(validateSecret(config.secret)),
+      secret_hash: hashToken(validateSecret(config.secret)),
       project_id: null,
     })
     .where('id', '=', existing.id)

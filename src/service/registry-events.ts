@@ -14,6 +14,7 @@
  * in reasons are escaped and cut short. Nothing here ever reads an event's `target.url`,
  * `request.host` or Harbor's `resource_url`: images are pulled from the configured registry only.
  */
+import { isRepositoryName, isTag } from '../image/reference.js';
 
 export type EventFormat = 'distribution' | 'harbor';
 
@@ -56,8 +57,6 @@ export type ParsedPayload =
 /** More events than this in one envelope is refused as a whole (Distribution sends one at a time). */
 export const MAX_EVENTS_PER_ENVELOPE = 1000;
 
-const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-const TAG = /^\w[\w.-]{0,127}$/;
 const DIGEST = /^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
 /** Short printable ASCII: what we keep of free text such as ids and media types. */
 const PRINTABLE = /^[\x21-\x7e]{1,255}$/;
@@ -75,19 +74,8 @@ const SCHEMA1_MEDIA_TYPES: ReadonlySet<string> = new Set([
   'application/vnd.docker.distribution.manifest.v1+prettyjws',
 ]);
 
-/** A repository name by the distribution grammar: lowercase path components joined by `/`. */
-export function isRepositoryName(value: unknown): value is string {
-  return (
-    typeof value === 'string' &&
-    value.length > 0 &&
-    value.length <= 255 &&
-    value.split('/').every((c) => PATH_COMPONENT.test(c))
-  );
-}
-
-export function isTag(value: unknown): value is string {
-  return typeof value === 'string' && TAG.test(value);
-}
+// the repository and tag grammar is the scanning core's (re-exported for this module's users)
+export { isRepositoryName, isTag };
 
 export function isDigest(value: unknown): value is string {
   return typeof value === 'string' && DIGEST.test(value);

@@ -4,16 +4,17 @@
  * One attempt: load the scan and its registry; mark the scan running; pull the image BY DIGEST
  * from the registry's configured URL (never from anything an event said); index it with the
  * layer cache in the database; match it against the advisories; build its CycloneDX SBOM (with
- * `regscan:report_type` = the scan's report type); then, in one transaction, store the SBOM, one
- * occurrence per package, ingest the findings (ingest.ts) and mark the scan successful. Each step
- * is a line in `scan_logs`, the scan's "pipeline" log.
+ * `regscan:report_type` = the scan's report type); then, in one transaction, record the results
+ * (scan-results.ts: the SBOM, one occurrence per package, the findings ingested, the scan marked
+ * successful). Each step is a line in `scan_logs`, the scan's "pipeline" log.
  *
  * An attempt that fails logs its reason and throws: the queue retries it with backoff, and the
  * scan goes back to `pending` with the error meanwhile. When the attempts are used up the worker
  * calls onFailed once, and the scan becomes `failed` with the reason. A failure that retrying
  * cannot help is not retried (a PermanentJobError: the job fails at once): the registry does not
  * have the image or refuses us, or the image itself is broken or hostile (digest mismatch, path
- * traversal, decompression bomb, invalid manifest, …). Network errors, timeouts, 429 and 5xx
+ * traversal, decompression bomb, invalid manifest, a NUL character in a package's name, version or
+ * purl, which no database can store, …). Network errors, timeouts, 429 and 5xx
  * answers, and anything that is not about the image (the database) are retried.
  *
  * The pull uses the registry's own credentials or none: never a Docker config of the host the
@@ -24,7 +25,7 @@
  * the URL nor a name resolving or redirecting to one reaches the service's own network. Such a
  * refusal is permanent.
  */
-import type { Insertable, Kysely, Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { ReferenceError } from '../image/reference.js';
 import { isPublicAddress } from '../image/network.js';
 import {
@@ -44,10 +45,11 @@ import type { TakenJob } from '../queue/types.js';
 import { PermanentJobError, type JobHandler } from '../queue/worker.js';
 import { toCycloneDX } from '../sbom/cyclonedx.js';
 import { DatabaseLayerCache } from '../store/layer-cache.js';
-import type { DB, Registry, Scan, ScanLogsTable, SbomOccurrencesTable } from '../store/schema.js';
+import type { DB, Registry, Scan, ScanLogsTable } from '../store/schema.js';
 import { VERSION } from '../version.js';
 import type { ScanJobPayload, ServiceContext } from './context.js';
-import { ingestScan, itemsFromFindings, type IngestItem } from './ingest.js';
+import { itemsFromFindings, type IngestItem } from './ingest.js';
+import { loggable, nulInPackages, recordScanResult } from './scan-results.js';
 
 export interface ScanJobOptions {
   /** Every registry request, retry and token fetch of the pull (tests count blob fetches). */
@@ -57,7 +59,6 @@ export interface ScanJobOptions {
 type Db = Kysely<DB> | Transaction<DB>;
 type LogLevel = ScanLogsTable['level'];
 
-const OCCURRENCE_CHUNK = 300;
 const MAX_WARNING_LINES = 20;
 
 function messageOf(e: unknown): string {
@@ -143,7 +144,7 @@ export function scanJobHandler(
   async function log(on: Db, scanId: number, level: LogLevel, message: string): Promise<void> {
     await on
       .insertInto('scan_logs')
-      .values({ scan_id: scanId, at: ctx.now().toISOString(), level, message })
+      .values({ scan_id: scanId, at: ctx.now().toISOString(), level, message: loggable(message) })
       .execute();
   }
 
@@ -211,6 +212,11 @@ export function scanJobHandler(
       'info',
       `indexed ${packageCount} packages in ${layerCount} layers (${Math.max(0, layerCount - cache.layersRead())} from the layer cache)`,
     );
+    // PostgreSQL text cannot hold a NUL: no database will take such a package, retrying is futile
+    const nul = nulInPackages(withTag);
+    if (nul !== undefined) {
+      throw new ImageError(`${nul} contains a NUL character: the image is broken or hostile`);
+    }
     const warnings = withTag.flatMap((i) => i.inventory.warnings.map((w) => w.message));
 
     const items: IngestItem[] = [];
@@ -235,62 +241,14 @@ export function scanJobHandler(
     stopIfAborted();
 
     await db.transaction().execute(async (trx) => {
-      const now = ctx.now().toISOString();
-      // a retried attempt after a crash mid-commit cannot leave rows, but be sure
-      await trx.deleteFrom('sbom_occurrences').where('scan_id', '=', scan.id).execute();
-      await trx.deleteFrom('sboms').where('scan_id', '=', scan.id).execute();
-      await trx
-        .insertInto('sboms')
-        .values({
-          scan_id: scan.id,
-          project_id: scan.project_id,
-          digest: scan.digest,
-          document: JSON.stringify(sbom),
-          created_at: now,
-        })
-        .execute();
-      const occurrences: Insertable<SbomOccurrencesTable>[] = withTag.flatMap(
-        ({ image, inventory }) =>
-          inventory.packages.map((p) => ({
-            project_id: scan.project_id,
-            scan_id: scan.id,
-            component_name: p.name,
-            component_version: p.version,
-            package_type: p.type,
-            purl: p.purl,
-            repository: scan.repository,
-            digest: image.manifestDigest,
-            layer: p.layer || null,
-            path: p.path || null,
-            source_type: scan.report_type,
-          })),
-      );
-      for (let i = 0; i < occurrences.length; i += OCCURRENCE_CHUNK) {
-        await trx
-          .insertInto('sbom_occurrences')
-          .values(occurrences.slice(i, i + OCCURRENCE_CHUNK))
-          .execute();
-      }
-      await log(trx, scan.id, 'info', `stored SBOM: ${occurrences.length} components`);
-      const counts = await ingestScan(ctx, trx, { scan, items });
-      await log(
-        trx,
-        scan.id,
-        'info',
-        `ingested: ${counts.new} new, ${counts.existing} existing, ${counts.redetected} detected again, ` +
-          `${counts.noLongerDetected} no longer detected`,
-      );
-      await trx
-        .updateTable('scans')
-        .set({
-          status: 'success',
-          error: null,
-          package_count: packageCount,
-          finding_count: findingCount,
-          finished_at: ctx.now().toISOString(),
-        })
-        .where('id', '=', scan.id)
-        .execute();
+      await recordScanResult(ctx, trx, {
+        scan,
+        images: withTag,
+        sbomDocument: sbom,
+        items,
+        packageCount,
+        findingCount,
+      });
     });
   }
 
@@ -327,7 +285,7 @@ export function scanJobHandler(
       try {
         await attempt(scan, job, signal);
       } catch (e) {
-        const reason = messageOf(e);
+        const reason = loggable(messageOf(e));
         const permanent = permanentFailure(e);
         const last = permanent !== undefined || job.attempt >= job.maxAttempts;
         const outlook =

@@ -317,6 +317,16 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0002_registry_secret_index': {
+      // registry events authenticate by looking the secret's sha256 up (registries.ts)
+      async up(db: AnyDb) {
+        await db.schema
+          .createIndex('registries_secret_hash')
+          .on('registries')
+          .column('secret_hash')
+          .execute();
+      },
+    },
   };
 }
 

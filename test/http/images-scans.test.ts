@@ -527,6 +527,36 @@ describe.each(BACKENDS)('images and scans API on %s', (dialect) => {
       expect((await ctx.queue.depth(SCAN_QUEUE)).queued).toBe(depth.queued + 1);
     });
 
+    it('queues one scan when rescans of the same image are asked at the same moment', async () => {
+      const db = ctx.database.db;
+      const repository = 'group/rescans/race';
+      await seedScan(db, rescans.id, { repository, registry_id: registry.id });
+      const active = () =>
+        db
+          .selectFrom('scans')
+          .select('id')
+          .where('project_id', '=', rescans.id)
+          .where('repository', '=', repository)
+          .where('status', 'in', ['created', 'pending', 'running'])
+          .execute();
+      for (let run = 0; run < 5; run++) {
+        const results = await Promise.all(
+          Array.from({ length: 4 }, () => rescan({ repository, tag: 'latest' })),
+        );
+        const statuses = results.map((r) => r.statusCode).sort();
+        expect(statuses, `run ${run}`).toEqual([201, 409, 409, 409]);
+        expect(await active(), `run ${run}`).toHaveLength(1);
+        // that scan finishes: the next round may queue one again
+        await db
+          .updateTable('scans')
+          .set({ status: 'failed' })
+          .where('project_id', '=', rescans.id)
+          .where('repository', '=', repository)
+          .where('status', '=', 'pending')
+          .execute();
+      }
+    });
+
     it.each([
       ['an image never scanned', { repository: 'group/rescans', tag: 'nope' }, 404],
       [

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type App } from '../../src/http/app.js';
 import { tagIsSupported } from '../../src/service/image-pushed.js';
 import { projectView, type ProjectView } from '../../src/service/projects.js';
-import { hashSecret } from '../../src/service/registries.js';
+import { hashToken } from '../../src/service/users.js';
 import type { Role } from '../../src/store/schema.js';
 import { BACKENDS } from '../support/postgres.js';
 import { seedMember, seedProject, seedUser, type SeededUser } from '../support/seed.js';
@@ -479,6 +479,49 @@ describe.each(BACKENDS)('projects API on %s', (dialect) => {
       );
       expect(last.statusCode).toBe(409);
     });
+
+    it.each([
+      ['remove', 'DELETE'],
+      ['demote', 'PUT'],
+      ['remove and demote', 'mixed'],
+    ] as const)(
+      'two owners who %s each other at the same moment leave exactly one owner',
+      async (_, how) => {
+        const db = ctx.database.db;
+        const owners = () =>
+          db
+            .selectFrom('members')
+            .select('user_id')
+            .where('project_id', '=', project.id)
+            .where('role', '=', 'owner')
+            .execute();
+        let project!: ProjectView;
+        for (let run = 0; run < 10; run++) {
+          project = await teamProject();
+          await seedMember(db, project.id, users.owner2!.user.id, 'owner');
+          const [a, b] = [users.owner!, users.owner2!];
+          const change = (who: SeededUser, target: SeededUser, i: number) => {
+            const url = `/api/v1/projects/${project.id}/members/${target.user.id}`;
+            const remove = how === 'DELETE' || (how === 'mixed' && i === 0);
+            return remove ? call('DELETE', url, who) : call('PUT', url, who, { role: 'developer' });
+          };
+          const results = await Promise.all([change(a, b, 0), change(b, a, 1)]);
+          const statuses = results.map((r) => r.statusCode);
+          // one wins; the other is refused: the last owner stays (409), or, when it came second,
+          // its sender is no owner (403) or no member (404) any more
+          const why = `run ${run}: ${statuses.join()}`;
+          expect(
+            statuses.filter((s) => s === 200 || s === 204),
+            why,
+          ).toHaveLength(1);
+          expect(
+            statuses.filter((s) => [403, 404, 409].includes(s)),
+            why,
+          ).toHaveLength(1);
+          expect(await owners(), why).toHaveLength(1);
+        }
+      },
+    );
   });
 
   describe('project registries', () => {
@@ -507,7 +550,7 @@ describe.each(BACKENDS)('projects API on %s', (dialect) => {
         .selectAll()
         .where('id', '=', registry.id)
         .executeTakeFirstOrThrow();
-      expect(row.secret_hash).toBe(hashSecret('a-secret-of-enough-length'));
+      expect(row.secret_hash).toBe(hashToken('a-secret-of-enough-length'));
 
       const list = await call('GET', base, users.maintainer);
       expect(list.json<{ id: number }[]>().map((r) => r.id)).toEqual([registry.id]);
@@ -590,11 +633,74 @@ describe.each(BACKENDS)('projects API on %s', (dialect) => {
         expect(allowed.statusCode, allowed.body).toBe(201);
         const movedNow = await call('PUT', `${base}/${id}`, users.maintainer, {
           url: 'http://192.168.0.10:5000',
+          password: null,
         });
         expect(movedNow.statusCode, movedNow.body).toBe(200);
       } finally {
         ctx.config.scan.allowPrivateNetworks = false;
       }
+    });
+
+    it('a new URL needs the credentials again (400), so stored ones never go to another host', async () => {
+      const project = await teamProject();
+      const base = `/api/v1/projects/${project.id}/registries`;
+      const created = await call('POST', base, users.maintainer, {
+        name: `moving-${project.id}`,
+        url: 'https://registry.example.com',
+        username: 'puller',
+        password: 'stored-pull-password',
+        secret: 'a-secret-of-enough-length',
+      });
+      expect(created.statusCode, created.body).toBe(201);
+      const id = created.json<{ id: number }>().id;
+      const stored = () =>
+        ctx.database.db
+          .selectFrom('registries')
+          .select(['url', 'password'])
+          .where('id', '=', id)
+          .executeTakeFirstOrThrow();
+
+      for (const [who, path] of [
+        [users.maintainer, `${base}/${id}`],
+        [users.admin, `/api/v1/registries/${id}`],
+      ] as const) {
+        for (const body of [
+          { url: 'https://attacker.example.com' },
+          { url: 'https://attacker.example.com', username: 'puller' },
+          { url: 'https://attacker.example.com', name: `moving-${project.id}` },
+        ]) {
+          const res = await call('PUT', path, who, body);
+          expect(res.statusCode, res.body).toBe(400);
+          expect(res.json<{ error: string }>().error).toContain(
+            'changing the URL needs the credentials again: give password (or null to remove it)',
+          );
+        }
+      }
+      expect(await stored()).toEqual({
+        url: 'https://registry.example.com',
+        password: 'stored-pull-password',
+      });
+      // the same URL (after normalising) is no change
+      const same = await call('PUT', `${base}/${id}`, users.maintainer, {
+        url: 'https://registry.example.com/',
+      });
+      expect(same.statusCode, same.body).toBe(200);
+      // with the password given again, or removed, the URL changes
+      const withPassword = await call('PUT', `${base}/${id}`, users.maintainer, {
+        url: 'https://mirror.example.com',
+        password: 'new-pull-password',
+      });
+      expect(withPassword.statusCode, withPassword.body).toBe(200);
+      expect(await stored()).toEqual({
+        url: 'https://mirror.example.com',
+        password: 'new-pull-password',
+      });
+      const removed = await call('PUT', `${base}/${id}`, users.maintainer, {
+        url: 'https://other.example.com',
+        password: null,
+      });
+      expect(removed.statusCode, removed.body).toBe(200);
+      expect(await stored()).toEqual({ url: 'https://other.example.com', password: null });
     });
 
     it('instance registries are for admins and never show secrets', async () => {

@@ -372,6 +372,61 @@ describe.each(BACKENDS)('POST /api/v1/projects/:id/reports on %s', (dialect) => 
       '?repository=group/app&tag=x',
       /severity "Apocalyptic" is not one of/,
     ],
+    [
+      'a NUL character in a CycloneDX component name',
+      {
+        bomFormat: 'CycloneDX',
+        specVersion: '1.6',
+        components: [
+          { type: 'library', name: 'lo\u0000dash', version: '1', purl: 'pkg:npm/lodash@1' },
+        ],
+      },
+      '?repository=group/app&tag=x',
+      /components\[0\]\.name contains a NUL character/,
+    ],
+    [
+      'a NUL character in a CycloneDX component purl',
+      {
+        bomFormat: 'CycloneDX',
+        specVersion: '1.6',
+        components: [
+          { type: 'library', name: 'lodash', version: '1', purl: 'pkg:npm/lo%00dash@4.17.15' },
+        ],
+      },
+      '?repository=group/app&tag=x',
+      /package name "lo\\u0000dash" contains a NUL character/,
+    ],
+    [
+      'a NUL character in a GitLab report package name',
+      {
+        ...trivyReport,
+        vulnerabilities: [
+          {
+            ...trivyReport.vulnerabilities[0]!,
+            location: {
+              ...trivyReport.vulnerabilities[0]!.location,
+              dependency: { package: { name: 'lib\u0000ssl3' }, version: '3.0.15-1~deb12u1' },
+            },
+          },
+        ],
+      },
+      '',
+      /report\.vulnerabilities\[0\]\.location\.dependency\.package\.name contains a NUL character/,
+    ],
+    [
+      'a NUL character in a GitLab report package version',
+      {
+        version: '15.0.7',
+        vulnerabilities: [
+          {
+            identifiers: [{ value: 'CVE-1' }],
+            location: { dependency: { package: { name: 'a' }, version: '1\u0000' } },
+          },
+        ],
+      },
+      '?repository=group/app&tag=x',
+      /report\.vulnerabilities\[0\]\.location\.dependency\.version contains a NUL character/,
+    ],
     ['an invalid repository', trivyReport, '?repository=Group/../App', /invalid repository/],
     ['an invalid tag', trivyReport, '?tag=-bad', /invalid tag/],
   ];
@@ -408,6 +463,30 @@ describe.each(BACKENDS)('POST /api/v1/projects/:id/reports on %s', (dialect) => 
     });
     expect(res.statusCode).toBe(status);
     expect(await vulnerabilities('group/app', 'x')).toEqual([]);
+  });
+
+  it('parallel uploads of the same image all succeed and leave one vulnerability per identity', async () => {
+    const query = '?repository=group/app/parallel&tag=1';
+    const results = await Promise.all([1, 2, 3, 4].map(() => upload(trivyReport, query)));
+    expect(results.map((r) => r.statusCode)).toEqual([201, 201, 201, 201]);
+    const vulns = await vulnerabilities('group/app/parallel', '1');
+    expect(vulns.map((v) => [v.package_name, v.no_longer_detected])).toEqual([
+      ['bash', 0],
+      ['libssl3', 0],
+    ]);
+    // each upload is a successful scan; one of them created the vulnerabilities
+    const scanIds = results.map((r) => r.json<{ scan_id: number }>().scan_id);
+    const scans = await ctx.database.db
+      .selectFrom('scans')
+      .select(['id', 'status'])
+      .where('id', 'in', scanIds)
+      .execute();
+    expect(scans.map((x) => x.status)).toEqual(['success', 'success', 'success', 'success']);
+    expect(
+      results.filter(
+        (r) => r.json<{ vulnerabilities: { new: number } }>().vulnerabilities.new === 2,
+      ),
+    ).toHaveLength(1);
   });
 
   it('takes bodies above the default 1 MiB limit', async () => {

@@ -365,15 +365,30 @@ describe.each(BACKENDS)('the ImagePushed policy on %s', (dialect) => {
 
     const other = await push({ repository: 'team-b/app', tag: 'v1' }, own);
     expect(other).toMatchObject({ outcome: 'refused', projectId: a });
-    expect(other.reason).toBe(
-      'registry a-registry belongs to project team-a and cannot feed project team-b (repository team-b/app)',
-    );
+    // whoever owns the repository (another project, a subproject, nobody), the answer is the
+    // same: the maintainer of team-a learns nothing about other projects
+    const refusal = (repository: string) =>
+      `repository ${repository} is not under project team-a (this registry feeds only project team-a)`;
+    expect(other.reason).toBe(refusal('team-b/app'));
     const deeper = await push({ repository: 'team-a/sub/app', tag: 'v1' }, own);
-    expect(deeper.reason).toMatch(/cannot feed project team-a\/sub/);
-    const nowhere = await push({ repository: 'nobody/app', tag: 'v1' }, own);
-    expect(nowhere.reason).toBe(
-      'registry a-registry belongs to project team-a; repository nobody/app is not under it',
+    expect(deeper).toMatchObject({
+      outcome: 'refused',
+      projectId: a,
+      reason: refusal('team-a/sub/app'),
+    });
+    const nowhere = await push({ repository: 'team-b/nothere', tag: 'v1' }, own);
+    expect(nowhere).toMatchObject({ outcome: 'refused', projectId: a });
+    expect(nowhere.reason).toBe(refusal('team-b/nothere'));
+    expect(nowhere.reason.replace('team-b/nothere', 'X')).toBe(
+      other.reason.replace('team-b/app', 'X'),
     );
+    // the refusals are logged under team-a only, and their log lines do not name team-b either
+    const refusedEvents = (await events()).filter((e) => e.outcome === 'refused');
+    expect(refusedEvents).toHaveLength(3);
+    for (const e of refusedEvents) {
+      expect(e.project_id).toBe(a);
+      expect(e.reason).toMatch(/^repository \S+ is not under project team-a \(this registry/);
+    }
     const bScans = await ctx.database.db
       .selectFrom('scans')
       .select('id')

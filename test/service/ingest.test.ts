@@ -1,3 +1,4 @@
+import type { KyselyPlugin } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/match/types.js';
 import {
@@ -12,6 +13,7 @@ import type {
   Scan,
   VulnerabilityState,
 } from '../../src/store/schema.js';
+import { recordScanResult } from '../../src/service/scan-results.js';
 import { BACKENDS } from '../support/postgres.js';
 import { seedProject, seedScan } from '../support/seed.js';
 import { makeTestContext, type TestContext } from '../support/service-context.js';
@@ -382,6 +384,158 @@ describe.each(BACKENDS)('ingestion on %s', (dialect) => {
     const rows = await vulnerabilities(projectId);
     expect(rows).toHaveLength(1);
     expect(rows[0]!.path).toBe('var/lib/dpkg/status');
+  });
+
+  it('parallel ingestions of the same image all succeed and leave one row per identity', async () => {
+    const projectId = await newProject();
+    const items = [item(), item({ packageName: 'bash', advisoryId: 'DEBIAN-TEST-0002' })];
+    const scans: Scan[] = [];
+    for (let i = 0; i < 6; i++) scans.push(await newScan(projectId));
+    // every read takes a while, so that the transactions overlap
+    const selects = new Set<unknown>();
+    const slowReads: KyselyPlugin = {
+      transformQuery(args) {
+        if (args.node.kind === 'SelectQueryNode') selects.add(args.queryId);
+        return args.node;
+      },
+      async transformResult(args) {
+        if (selects.has(args.queryId)) await new Promise((r) => setTimeout(r, 30));
+        return args.result;
+      },
+    };
+    const results = await Promise.allSettled(
+      scans.map((scan) =>
+        ctx.database.db
+          .transaction()
+          .execute((trx) => ingestScan(ctx, trx.withPlugin(slowReads), { scan, items })),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(scans.map(() => 'fulfilled'));
+    const rows = await vulnerabilities(projectId);
+    expect(rows.map((r) => r.package_name).sort()).toEqual(['bash', 'zlib1g']);
+    for (const row of rows) {
+      expect((await historyOf(row.id)).map((h) => h.action)).toEqual(['detected']);
+    }
+  });
+
+  it('a scan older than one already ingested changes nothing (stale)', async () => {
+    const projectId = await newProject();
+    // digest A is pushed, then B; B's scan is ingested first, A's retried attempt later
+    const a = await newScan(projectId);
+    const b = await newScan(projectId);
+    const ingestOne = (scan: Scan, items: IngestItem[]) =>
+      ctx.database.db.transaction().execute((trx) => ingestScan(ctx, trx, { scan, items }));
+    const onlyB = item({ packageName: 'bash', advisoryId: 'DEBIAN-TEST-0002' });
+    expect(await ingestOne(b, [onlyB])).toEqual({
+      new: 1,
+      existing: 0,
+      noLongerDetected: 0,
+      redetected: 0,
+    });
+    expect(await ingestOne(a, [item()])).toEqual({
+      new: 0,
+      existing: 0,
+      noLongerDetected: 0,
+      redetected: 0,
+      stale: true,
+    });
+    const rows = await vulnerabilities(projectId);
+    expect(
+      rows.map((r) => [r.package_name, r.no_longer_detected, r.last_scan_id, r.digest]),
+    ).toEqual([['bash', 0, b.id, b.digest]]);
+  });
+
+  it('recording a stale scan keeps its SBOM, says so in its log and marks it successful', async () => {
+    const projectId = await newProject();
+    const a = await newScan(projectId);
+    const b = await newScan(projectId);
+    const record = (scan: Scan, items: IngestItem[]) =>
+      ctx.database.db.transaction().execute((trx) =>
+        recordScanResult(ctx, trx, {
+          scan,
+          images: [],
+          sbomDocument: { bomFormat: 'CycloneDX', components: [] },
+          items,
+          packageCount: 0,
+          findingCount: items.length,
+        }),
+      );
+    await record(b, []);
+    expect((await record(a, [item()])).stale).toBe(true);
+    expect(await vulnerabilities(projectId)).toEqual([]);
+    const log = await ctx.database.db
+      .selectFrom('scan_logs')
+      .select('message')
+      .where('scan_id', '=', a.id)
+      .orderBy('id')
+      .execute();
+    expect(log.map((l) => l.message)).toEqual([
+      'stored SBOM: 0 components',
+      'a newer scan of this image was already ingested; findings kept for its SBOM only',
+    ]);
+    const sboms = await ctx.database.db
+      .selectFrom('sboms')
+      .select('scan_id')
+      .where('scan_id', '=', a.id)
+      .execute();
+    expect(sboms).toHaveLength(1);
+    const scan = await ctx.database.db
+      .selectFrom('scans')
+      .selectAll()
+      .where('id', '=', a.id)
+      .executeTakeFirstOrThrow();
+    expect(scan).toMatchObject({ status: 'success', finding_count: 1 });
+  });
+
+  it('a scan older than a successful one is stale even when that one found nothing', async () => {
+    const projectId = await newProject();
+    const a = await newScan(projectId);
+    await seedScan(ctx.database.db, projectId, { status: 'success' }); // a newer, clean scan
+    const counts = await ctx.database.db
+      .transaction()
+      .execute((trx) => ingestScan(ctx, trx, { scan: a, items: [item()] }));
+    expect(counts.stale).toBe(true);
+    expect(await vulnerabilities(projectId)).toEqual([]);
+    // another image (tag) does not count
+    const { counts: v1 } = await ingest(projectId, [item()], { tag: 'v1' });
+    expect(v1).toMatchObject({ new: 1 });
+  });
+
+  it('a state set between the read and the update stays (a dismissal committed meanwhile)', async () => {
+    const projectId = await newProject();
+    await ingest(projectId, [item()]);
+    await ctx.database.db
+      .updateTable('vulnerabilities')
+      .set({ state: 'resolved' })
+      .where('project_id', '=', projectId)
+      .execute();
+    const scan = await newScan(projectId);
+    let dismissed = false;
+    const counts = await ctx.database.db.transaction().execute((trx) => {
+      // on PostgreSQL another connection commits the dismissal; SQLite has only one connection
+      const user = dialect === 'postgres' ? ctx.database.db : trx;
+      const dismissAfterTheRead: KyselyPlugin = {
+        transformQuery: (args) => args.node,
+        async transformResult(args) {
+          const rows = args.result.rows as { state?: string }[];
+          if (!dismissed && rows.some((r) => r.state === 'resolved')) {
+            dismissed = true;
+            await user
+              .updateTable('vulnerabilities')
+              .set({ state: 'dismissed', dismissal_reason: 'false_positive' })
+              .where('project_id', '=', projectId)
+              .execute();
+          }
+          return args.result;
+        },
+      };
+      return ingestScan(ctx, trx.withPlugin(dismissAfterTheRead), { scan, items: [item()] });
+    });
+    expect(dismissed).toBe(true);
+    expect(counts).toMatchObject({ existing: 1, redetected: 0 });
+    const [v] = await vulnerabilities(projectId);
+    expect(v).toMatchObject({ state: 'dismissed', dismissal_reason: 'false_positive' });
+    expect((await historyOf(v!.id)).map((h) => h.action)).toEqual(['detected']);
   });
 
   it('ingests 5,000 items, then a rescan with 1,000 changed', async () => {

@@ -10,7 +10,6 @@ import {
   deleteRegistry,
   DuplicateRegistryError,
   getRegistry,
-  hashSecret,
   InvalidRegistryError,
   listRegistries,
   registryView,
@@ -20,6 +19,7 @@ import {
   validatePublicRegistryUrl,
   validateRegistryUrl,
 } from '../../src/service/registries.js';
+import { hashToken } from '../../src/service/users.js';
 import type { Database } from '../../src/store/database.js';
 import { BACKENDS, openTestDatabase } from '../support/postgres.js';
 import { seedProject } from '../support/seed.js';
@@ -128,7 +128,7 @@ describe.each(BACKENDS)('registries on %s', (dialect) => {
     });
     expect(a).toMatchObject({
       url: 'https://a.example',
-      secret_hash: hashSecret('secret-of-a-0123456789'),
+      secret_hash: hashToken('secret-of-a-0123456789'),
     });
     expect(JSON.stringify(await listRegistries(db))).not.toContain('secret-of-a');
     expect((await authenticateRegistry(db, 'secret-of-a-0123456789'))?.id).toBe(a.id);
@@ -137,7 +137,7 @@ describe.each(BACKENDS)('registries on %s', (dialect) => {
       '',
       'secret-of-c-0123456789',
       'secret-of-a-012345678',
-      hashSecret('secret-of-a-0123456789'),
+      hashToken('secret-of-a-0123456789'),
       undefined,
     ]) {
       expect(await authenticateRegistry(db, wrong)).toBeUndefined();
@@ -196,6 +196,7 @@ describe.each(BACKENDS)('registries on %s', (dialect) => {
     const updated = await updateRegistry(db, own.id, {
       secret: 'new-own-secret-0123456',
       url: 'http://own.example:8080',
+      password: null,
     });
     expect(updated?.url).toBe('http://own.example:8080');
     expect(await authenticateRegistry(db, 'own-secret-0123456789')).toBeUndefined();
@@ -240,14 +241,14 @@ describe.each(BACKENDS)('registries on %s', (dialect) => {
     const moved = await updateRegistry(
       db,
       other.id,
-      { url: 'http://[::1]:5000' },
+      { url: 'http://[::1]:5000', password: null },
       { allowPrivateNetworks: true },
     );
     expect(moved?.url).toBe('http://[::1]:5000');
     // the instance registry can move anywhere
-    expect((await updateRegistry(db, instance.id, { url: 'http://10.0.0.5' }))?.url).toBe(
-      'http://10.0.0.5',
-    );
+    expect(
+      (await updateRegistry(db, instance.id, { url: 'http://10.0.0.5', password: null }))?.url,
+    ).toBe('http://10.0.0.5');
   });
 
   it('creates and then updates the registries of the config file', async () => {

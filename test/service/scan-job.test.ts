@@ -53,6 +53,7 @@ let silent: { url: string };
 let tampered: { url: string; digest: string };
 let dropping: { url: string; digest: string };
 let traversalDigest: string;
+let nulDigest: string;
 
 /**
  * A tiny registry serving an OCI layout as is, tampered blobs included; with `dropBlobs`, the
@@ -134,6 +135,19 @@ beforeAll(async () => {
   ]);
   await registry.push(`oci:${join(work, 'hostile')}:traversal`, 'group/app:traversal');
   traversalDigest = await manifestDigestOf(join(work, 'hostile'));
+  // a package name with a NUL character, which no PostgreSQL text column can hold
+  const nulStatus = gzipSync(
+    await makeTar([
+      { name: 'etc/os-release', content: 'ID=debian\nVERSION_ID=12\n' },
+      {
+        name: 'var/lib/dpkg/status',
+        content: 'Package: zlib\u0000evil\nStatus: install ok installed\nVersion: 1\n',
+      },
+    ]),
+  );
+  await writeOciLayout(join(work, 'nul'), [{ tag: 'nul', layers: [nulStatus] }]);
+  await registry.push(`oci:${join(work, 'nul')}:nul`, 'group/app:nul');
+  nulDigest = await manifestDigestOf(join(work, 'nul'));
   tampered = {
     url: await serveLayout(join(work, 'tampered')),
     digest: await manifestDigestOf(join(work, 'tampered')),
@@ -500,6 +514,13 @@ describe.each(BACKENDS)('the scan job on %s', (dialect) => {
       () => `http://${registry.host}`,
       () => traversalDigest,
       /escapes the image root \(path traversal\)/,
+      'the image is broken or hostile',
+    ],
+    [
+      'a package name with a NUL character',
+      () => `http://${registry.host}`,
+      () => nulDigest,
+      /package name "zlib\\u0000evil" contains a NUL character: the image is broken or hostile/,
       'the image is broken or hostile',
     ],
     [

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sqlitePath, redactUrl, type Database } from '../../src/store/database.js';
 import { BACKENDS, openTestDatabase } from '../support/postgres.js';
@@ -43,6 +44,27 @@ describe.each(BACKENDS)('database on %s', (dialect) => {
         .values({ username: 'alice', name: 'x', is_admin: 0, created_at: now })
         .execute(),
     ).rejects.toThrow();
+  });
+
+  it('indexes registries by secret hash (migration 0002), for event authentication', async () => {
+    database = await openTestDatabase(dialect);
+    const { db } = database;
+    const names =
+      dialect === 'postgres'
+        ? (
+            await sql<{ name: string }>`
+              select indexname as name from pg_indexes where tablename = 'registries'`.execute(db)
+          ).rows
+        : (
+            await sql<{ name: string }>`select name from pragma_index_list('registries')`.execute(
+              db,
+            )
+          ).rows;
+    expect(names.map((r) => r.name)).toContain('registries_secret_hash');
+    const ran = await sql<{
+      name: string;
+    }>`select name from kysely_migration order by name`.execute(db);
+    expect(ran.rows.map((r) => r.name)).toEqual(['0001_initial', '0002_registry_secret_index']);
   });
 });
 

@@ -21,18 +21,19 @@ import { AdvisoryStore, type UpdateResult } from '../../advisories/store.js';
 import type { ServiceContext } from '../../service/context.js';
 import { requireAdmin } from '../auth.js';
 import { badRequest, conflict } from '../errors.js';
+import { Text } from '../schemas.js';
 
 const FEED_FORMATS = ['osv', 'debian-tracker', 'alpine-secdb'] as const;
 
 const SyncBody = Type.Object(
   {
-    sources: Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), {
+    sources: Type.Array(Text({ minLength: 1, maxLength: 4096 }), {
       maxItems: 100,
       description:
         'Where to read from, as `regscan db update --source`: the OSV bucket URL, OSV directories or zips, native feeds (server paths or URLs). Empty: the OSV bucket.',
     }),
     ecosystems: Type.Optional(
-      Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {
+      Type.Array(Text({ minLength: 1, maxLength: 200 }), {
         maxItems: 200,
         description: 'Bucket ecosystems (default: the ones the CLI updates)',
       }),

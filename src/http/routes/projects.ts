@@ -66,7 +66,7 @@ export const ProjectSchema = Type.Object({
 const SettingsProperties = {
   scanning_enabled: Type.Optional(Type.Boolean()),
   supported_tags: Type.Optional(
-    Type.Array(Type.String({ minLength: 1, maxLength: 128 }), {
+    Type.Array(Text({ minLength: 1, maxLength: 128 }), {
       minItems: 1,
       maxItems: MAX_SUPPORTED_TAGS,
       description: 'Tags (`latest`) or globs (`v*`, `release-[0-9]*`)',
@@ -82,7 +82,7 @@ const PatchBody = Type.Object(
 );
 const CreateBody = Type.Object(
   {
-    path: Type.String({
+    path: Text({
       minLength: 1,
       maxLength: 255,
       description:
@@ -283,7 +283,7 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
         body: Type.Object(
           {
             user_id: Type.Optional(RecordId),
-            username: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+            username: Type.Optional(Text({ minLength: 1, maxLength: 100 })),
             role: RoleSchema,
           },
           { additionalProperties: false },
@@ -322,7 +322,13 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
     async (request) => {
       const { project, role: actorRole } = await maintainerOf(request, request.params.id);
       const member = await service(() =>
-        changeMemberRole(db, project.id, actorRole, request.params.user_id, request.body.role),
+        changeMemberRole(
+          ctx.database,
+          project.id,
+          actorRole,
+          request.params.user_id,
+          request.body.role,
+        ),
       );
       if (!member) throw notFound('member not found');
       return member;
@@ -342,7 +348,7 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
     async (request, reply) => {
       const { project, role: actorRole } = await maintainerOf(request, request.params.id);
       const removed = await service(() =>
-        removeMember(db, project.id, actorRole, request.params.user_id),
+        removeMember(ctx.database, project.id, actorRole, request.params.user_id),
       );
       if (!removed) throw notFound('member not found');
       return reply.status(204).send(null);

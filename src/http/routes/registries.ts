@@ -35,7 +35,7 @@ import {
 import type { Project, Registry } from '../../store/schema.js';
 import { requireAdmin, requireProject, userOf } from '../auth.js';
 import { badRequest, conflict, notFound } from '../errors.js';
-import { errorResponses, nullable, ProjectParams, RecordId } from '../schemas.js';
+import { errorResponses, nullable, ProjectParams, RecordId, Text } from '../schemas.js';
 
 export const RegistrySchema = Type.Object({
   id: Type.Integer(),
@@ -51,19 +51,19 @@ export const RegistrySchema = Type.Object({
 });
 
 const Fields = {
-  name: Type.String({
+  name: Text({
     minLength: 1,
     maxLength: 100,
     description: 'Letters, digits, ".", "_" and "-"; unique',
   }),
-  url: Type.String({
+  url: Text({
     minLength: 1,
     maxLength: 2048,
     description: 'Base URL: `https://registry.example.com` or `http://127.0.0.1:5000`',
   }),
-  username: Type.Optional(nullable(Type.String({ maxLength: 1024 }))),
-  password: Type.Optional(nullable(Type.String({ maxLength: 1024 }))),
-  secret: Type.String({
+  username: Type.Optional(nullable(Text({ maxLength: 1024 }))),
+  password: Type.Optional(nullable(Text({ maxLength: 1024 }))),
+  secret: Text({
     minLength: 1,
     maxLength: 512,
     description: `What its events carry in Authorization (\`Bearer <secret>\`); at least ${MIN_SECRET_LENGTH} characters`,

@@ -11,7 +11,7 @@ import { CiReportError, ingestCiReport } from '../../service/ci-reports.js';
 import type { ServiceContext } from '../../service/context.js';
 import { requireProject, userOf } from '../auth.js';
 import { badRequest } from '../errors.js';
-import { nullable, ProjectParams } from '../schemas.js';
+import { nullable, ProjectParams, Text } from '../schemas.js';
 
 /** Uploaded reports may be large: an SBOM of a big image runs to tens of MiB. */
 export const REPORT_BODY_LIMIT = 50 * 1024 * 1024;
@@ -45,8 +45,8 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
         tags: ['reports'],
         params: ProjectParams,
         querystring: Type.Object({
-          repository: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
-          tag: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+          repository: Type.Optional(Text({ minLength: 1, maxLength: 255 })),
+          tag: Type.Optional(Text({ minLength: 1, maxLength: 128 })),
         }),
         response: { 201: UploadResponse },
       },

@@ -22,6 +22,7 @@ import { fromCycloneDX } from '../../sbom/read-cyclonedx.js';
 import { toSPDX } from '../../sbom/spdx.js';
 import type { ServiceContext } from '../../service/context.js';
 import { queueScan } from '../../service/scans.js';
+import { lockProject } from '../../service/projects.js';
 import type { DB, Scan } from '../../store/schema.js';
 import { VERSION } from '../../version.js';
 import { requireProject, requireProjectOf, userOf } from '../auth.js';
@@ -245,19 +246,22 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
           `no successful registry scan of ${repository}:${tag} in ${project.path} to rescan`,
         );
       }
-      const busy = await db
-        .selectFrom('scans')
-        .select('id')
-        .where('project_id', '=', project.id)
-        .where('repository', '=', repository)
-        .where('tag', '=', tag)
-        .where('digest', '=', previous.digest)
-        .where('status', 'in', ['created', 'pending', 'running'])
-        .executeTakeFirst();
-      if (busy) {
-        throw conflict(`scan ${busy.id} of ${repository}:${tag} is already queued or running`);
-      }
       const scan = await db.transaction().execute(async (trx) => {
+        // checked and queued under the project's lock (PostgreSQL; SQLite transactions are
+        // serialised anyway): two requests at once cannot both find no scan and queue one each
+        await lockProject(trx, ctx.database.dialect, project.id);
+        const busy = await trx
+          .selectFrom('scans')
+          .select('id')
+          .where('project_id', '=', project.id)
+          .where('repository', '=', repository)
+          .where('tag', '=', tag)
+          .where('digest', '=', previous.digest)
+          .where('status', 'in', ['created', 'pending', 'running'])
+          .executeTakeFirst();
+        if (busy) {
+          throw conflict(`scan ${busy.id} of ${repository}:${tag} is already queued or running`);
+        }
         const queued = await queueScan(ctx, trx, {
           projectId: project.id,
           registryId: previous.registry_id,

@@ -63,7 +63,7 @@ const TokenBody = Type.Object(
     read_only: Type.Optional(Type.Boolean({ default: false })),
     expires_at: Type.Optional(
       nullable(
-        Type.String({
+        Text({
           maxLength: 40,
           description:
             'A date (`2026-01-31`: expires at 00:00 UTC that day) or a date-time with its zone',
@@ -215,7 +215,7 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
         tags: ['users'],
         body: Type.Object(
           {
-            username: Type.String({
+            username: Text({
               minLength: 1,
               maxLength: 100,
               description: 'Letters, digits, ".", "_" and "-"; unique regardless of case',

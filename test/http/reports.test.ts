@@ -158,7 +158,7 @@ describe.each(BACKENDS)('POST /api/v1/projects/:id/reports on %s', (dialect) => 
       tag: 'ci',
       package_count: inventory.inventory.packages.length,
       finding_count: 1,
-      vulnerabilities: { new: 1, existing: 0, no_longer_detected: 0, redetected: 0 },
+      vulnerabilities: { new: 1, existing: 0, no_longer_detected: 0, redetected: 0, stale: false },
     });
     const scan = await ctx.database.db
       .selectFrom('scans')
@@ -487,6 +487,12 @@ describe.each(BACKENDS)('POST /api/v1/projects/:id/reports on %s', (dialect) => 
         (r) => r.json<{ vulnerabilities: { new: number } }>().vulnerabilities.new === 2,
       ),
     ).toHaveLength(1);
+    // an upload that waited behind one with a higher scan id changed nothing, and says so
+    for (const r of results) {
+      const v = r.json<{ vulnerabilities: { new: number; existing: number; stale: boolean } }>()
+        .vulnerabilities;
+      if (v.stale) expect(v).toMatchObject({ new: 0, existing: 0 });
+    }
   });
 
   it('takes bodies above the default 1 MiB limit', async () => {

@@ -21,6 +21,9 @@ const Counts = Type.Object({
   existing: Type.Integer(),
   no_longer_detected: Type.Integer(),
   redetected: Type.Integer(),
+  stale: Type.Boolean({
+    description: 'true when a newer scan of this image was ingested first: nothing changed',
+  }),
 });
 
 const UploadResponse = Type.Object({
@@ -87,6 +90,7 @@ export default function routes(app: FastifyInstance, ctx: ServiceContext): void 
           existing: counts.existing,
           no_longer_detected: counts.noLongerDetected,
           redetected: counts.redetected,
+          stale: counts.stale === true,
         },
       });
     },

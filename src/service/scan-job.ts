@@ -190,6 +190,7 @@ export function scanJobHandler(
       registry: registryOptions,
       platform: parsePlatform(ctx.config.scan.platform),
       cache,
+      signal, // an aborted job (lost lease, shutdown) closes its pull
     });
     const images = await abortable(pull, signal).catch((e: unknown) => {
       if (!publicOnly || !addressRefusal(e)) throw e;

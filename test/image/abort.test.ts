@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { inventoryImage } from '../../src/inventory/inventory-image.js';
-import { sha256 } from '../support/oci-layout.js';
+import { sha256, singleLayerManifest } from '../support/oci-layout.js';
 import { makeTar } from '../support/tar.js';
 
 /**
@@ -20,31 +20,7 @@ beforeAll(async () => {
   const layer = gzipSync(
     await makeTar([{ name: 'var/lib/dpkg/status', content: 'Package: a\nVersion: 1\n' }]),
   );
-  const config = Buffer.from(
-    JSON.stringify({
-      architecture: 'amd64',
-      os: 'linux',
-      rootfs: { type: 'layers', diff_ids: [sha256(gunzipSync(layer))] },
-    }),
-  );
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: {
-        mediaType: 'application/vnd.oci.image.config.v1+json',
-        digest: sha256(config),
-        size: config.length,
-      },
-      layers: [
-        {
-          mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-          digest: sha256(layer),
-          size: layer.length,
-        },
-      ],
-    }),
-  );
+  const { config, manifest } = singleLayerManifest(layer);
   server = createServer((req, res) => {
     if (req.url?.includes('/manifests/')) {
       res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' });

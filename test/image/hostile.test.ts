@@ -4,12 +4,17 @@ import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IndexEvent } from '../../src/inventory/indexer.js';
 import { inventoryImage } from '../../src/inventory/inventory-image.js';
 import { ImageError } from '../../src/image/types.js';
-import { sha256, writeOciLayout, type HandmadeImage } from '../support/oci-layout.js';
+import {
+  sha256,
+  singleLayerManifest,
+  writeOciLayout,
+  type HandmadeImage,
+} from '../support/oci-layout.js';
 import { makeTar } from '../support/tar.js';
 import { runCli } from '../support/cli.js';
 
@@ -168,36 +173,10 @@ async function serveTampered(
   const blobs = new Map<string, Buffer>();
   const manifests = new Map<string, Buffer>();
   for (const [repository, { layer, served }] of Object.entries(images)) {
-    const config = Buffer.from(
-      JSON.stringify({
-        architecture: 'amd64',
-        os: 'linux',
-        rootfs: { type: 'layers', diff_ids: [sha256(gunzipSync(layer))] },
-      }),
-    );
+    const { config, manifest } = singleLayerManifest(layer);
     blobs.set(sha256(config), config);
     blobs.set(sha256(layer), served);
-    manifests.set(
-      repository,
-      Buffer.from(
-        JSON.stringify({
-          schemaVersion: 2,
-          mediaType: 'application/vnd.oci.image.manifest.v1+json',
-          config: {
-            mediaType: 'application/vnd.oci.image.config.v1+json',
-            digest: sha256(config),
-            size: config.length,
-          },
-          layers: [
-            {
-              mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-              digest: sha256(layer),
-              size: layer.length,
-            },
-          ],
-        }),
-      ),
-    );
+    manifests.set(repository, manifest);
   }
   const server = createServer((req, res) => {
     const m = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(req.url ?? '');

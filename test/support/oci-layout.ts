@@ -10,6 +10,39 @@ import { gunzipSync } from 'node:zlib';
 
 export const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
+/**
+ * The config and manifest of a linux/amd64 image of one gzip layer, as a registry serves them
+ * (for hand-written test registries).
+ */
+export function singleLayerManifest(layer: Buffer): { config: Buffer; manifest: Buffer } {
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      rootfs: { type: 'layers', diff_ids: [sha256(gunzipSync(layer))] },
+    }),
+  );
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: sha256(config),
+        size: config.length,
+      },
+      layers: [
+        {
+          mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+          digest: sha256(layer),
+          size: layer.length,
+        },
+      ],
+    }),
+  );
+  return { config, manifest };
+}
+
 export interface HandmadeImage {
   tag: string;
   /** Layer blobs as stored (compressed or not). */
